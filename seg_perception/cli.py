@@ -1,0 +1,52 @@
+"""``seg-perception <verb>``: one entry point; each verb's module is imported on demand.
+
+Errors a user can fix (missing files, bad arguments, bad data) end the command with a
+one-line ``seg-perception <verb>: error: ...`` and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main", "UserError"]
+
+VERBS = {
+    # verb: (module exposing add_arguments(parser) and run(args) -> int, help)
+    "demo": ("seg_perception.tools.demo", "run the node on the bundled sample and report"),
+    "bench": ("seg_perception.tools.bench", "per-stage latency and DDS throughput"),
+    "train": ("seg_perception.tools.train_cli", "train a segmentation model on CamVid"),
+    "eval": ("seg_perception.tools.eval_cli", "evaluate a checkpoint on CamVid"),
+}
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="seg-perception", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for verb, (module_name, help_text) in VERBS.items():
+        verb_parser = sub.add_parser(verb, help=help_text, description=help_text)
+        verb_parser.set_defaults(module_name=module_name)
+    args, rest = parser.parse_known_args(argv)
+    module = importlib.import_module(args.module_name)
+    verb_parser = argparse.ArgumentParser(
+        prog=f"seg-perception {args.verb}", description=VERBS[args.verb][1]
+    )
+    module.add_arguments(verb_parser)
+    verb_args = verb_parser.parse_args(rest)
+    try:
+        return int(module.run(verb_args) or 0)
+    except (UserError, FileNotFoundError, ValueError, OSError) as exc:
+        print(f"seg-perception {args.verb}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

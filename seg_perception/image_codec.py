@@ -1,0 +1,142 @@
+"""Conversions between ROS image message fields and NumPy arrays (no ROS imports).
+
+The node and the bag tools share these, so a ``sensor_msgs/Image`` or
+``CompressedImage`` decodes the same way live and offline. Every malformed input
+raises ``ImageDecodeError`` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "ImageDecodeError",
+    "RawImage",
+    "SUPPORTED_INPUT_ENCODINGS",
+    "decode_raw",
+    "encode_raw",
+    "decode_compressed",
+    "encode_compressed",
+    "to_rgb",
+]
+
+# encoding: (channels, numpy dtype)
+_LAYOUTS: dict[str, tuple[int, np.dtype]] = {
+    "rgb8": (3, np.dtype(np.uint8)),
+    "bgr8": (3, np.dtype(np.uint8)),
+    "rgba8": (4, np.dtype(np.uint8)),
+    "bgra8": (4, np.dtype(np.uint8)),
+    "mono8": (1, np.dtype(np.uint8)),
+    "mono16": (1, np.dtype(np.uint16)),
+    "32FC1": (1, np.dtype(np.float32)),
+}
+SUPPORTED_INPUT_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8", "mono16")
+
+
+class ImageDecodeError(ValueError):
+    """The image message cannot be turned into pixels; the message says why."""
+
+
+@dataclass(frozen=True)
+class RawImage:
+    """The pixel fields of a ``sensor_msgs/Image``."""
+
+    height: int
+    width: int
+    encoding: str
+    step: int
+    data: bytes
+    is_bigendian: bool = False
+
+
+def decode_raw(image: RawImage, encodings: tuple[str, ...] = tuple(_LAYOUTS)) -> np.ndarray:
+    """Return the pixels as (H, W) or (H, W, C) in the message's own encoding.
+
+    The array views ``image.data`` when possible (rows may be padded: ``step`` is honoured).
+    """
+    if image.encoding not in encodings:
+        raise ImageDecodeError(
+            f"unsupported encoding {image.encoding!r}; expected one of {', '.join(encodings)}"
+        )
+    channels, dtype = _LAYOUTS[image.encoding]
+    if image.height <= 0 or image.width <= 0:
+        raise ImageDecodeError(f"empty image {image.width}x{image.height}")
+    row_bytes = image.width * channels * dtype.itemsize
+    if image.step < row_bytes:
+        raise ImageDecodeError(
+            f"step {image.step} is smaller than a {image.width}-pixel {image.encoding} row "
+            f"({row_bytes} bytes)"
+        )
+    expected = image.step * image.height
+    if len(image.data) != expected:
+        raise ImageDecodeError(
+            f"data has {len(image.data)} bytes, expected step*height = {expected}"
+        )
+    if image.step % dtype.itemsize:
+        raise ImageDecodeError(f"step {image.step} is not a multiple of {dtype.itemsize} bytes")
+    buffer = np.frombuffer(image.data, dtype=np.uint8).reshape(image.height, image.step)
+    pixels = buffer[:, :row_bytes].view(dtype.newbyteorder(">" if image.is_bigendian else "<"))
+    pixels = pixels.reshape(image.height, image.width, channels)
+    if image.is_bigendian and dtype.itemsize > 1:
+        pixels = pixels.astype(dtype)  # to native byte order
+    return pixels[:, :, 0] if channels == 1 else pixels
+
+
+def to_rgb(pixels: np.ndarray, encoding: str) -> np.ndarray:
+    """Convert decoded pixels of ``encoding`` to contiguous (H, W, 3) uint8 RGB."""
+    if encoding == "rgb8":
+        return np.ascontiguousarray(pixels)
+    if encoding == "bgr8":
+        return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    if encoding == "rgba8":
+        return cv2.cvtColor(pixels, cv2.COLOR_RGBA2RGB)
+    if encoding == "bgra8":
+        return cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGB)
+    if encoding == "mono8":
+        return cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
+    if encoding == "mono16":
+        return cv2.cvtColor((pixels >> 8).astype(np.uint8), cv2.COLOR_GRAY2RGB)
+    raise ImageDecodeError(f"cannot convert {encoding!r} to rgb8")
+
+
+def encode_raw(pixels: np.ndarray, encoding: str) -> RawImage:
+    """Pack an array as message fields (little endian, unpadded rows)."""
+    if encoding not in _LAYOUTS:
+        raise ValueError(f"unsupported encoding {encoding!r}")
+    channels, dtype = _LAYOUTS[encoding]
+    if pixels.dtype != dtype:
+        raise ValueError(f"{encoding} needs {dtype} pixels, got {pixels.dtype}")
+    shape_channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    if pixels.ndim not in (2, 3) or shape_channels != channels:
+        raise ValueError(f"{encoding} needs {channels} channel(s), got shape {pixels.shape}")
+    height, width = pixels.shape[:2]
+    data = np.ascontiguousarray(pixels, dtype=dtype.newbyteorder("<")).tobytes()
+    return RawImage(height, width, encoding, width * channels * dtype.itemsize, data)
+
+
+def decode_compressed(data: bytes, format_: str = "") -> np.ndarray:
+    """Decode a JPEG/PNG ``CompressedImage`` payload to (H, W, 3) uint8 RGB."""
+    if not data:
+        raise ImageDecodeError(f"empty compressed image (format {format_!r})")
+    buffer = np.frombuffer(bytes(data), dtype=np.uint8)
+    bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ImageDecodeError(
+            f"undecodable compressed image (format {format_!r}, {len(data)} bytes)"
+        )
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def encode_compressed(rgb: np.ndarray, image_format: str = "jpeg", quality: int = 90) -> bytes:
+    """Encode (H, W, 3) RGB as JPEG or PNG bytes."""
+    if image_format not in ("jpeg", "png"):
+        raise ValueError(f"unsupported compressed format {image_format!r}")
+    extension = ".jpg" if image_format == "jpeg" else ".png"
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if image_format == "jpeg" else []
+    ok, buffer = cv2.imencode(extension, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params)
+    if not ok:
+        raise ValueError(f"cannot encode image as {image_format}")
+    return buffer.tobytes()

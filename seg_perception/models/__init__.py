@@ -1,0 +1,55 @@
+"""Model zoo: one builder, ``build_model(name, num_classes, **kwargs)``, used everywhere.
+
+Every model maps (B, C, H, W) images to ``{"out": (B, num_classes, H, W)}`` logits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from .deeplab import DeepLabV3Plus
+from .encoders import ENCODER_NAMES, build_encoder
+from .fcn8s import FCN8s
+from .lraspp import LRASPP
+from .unet import UNet
+
+__all__ = ["build_model", "MODEL_NAMES", "DEFAULT_ENCODERS", "ENCODER_NAMES"]
+
+_DECODERS: dict[str, tuple[Callable[..., nn.Module], str, bool]] = {
+    # name: (decoder class, default encoder, needs a dilated encoder)
+    "fcn8s": (FCN8s, "resnet18", False),
+    "unet": (UNet, "resnet18", False),
+    "deeplabv3plus": (DeepLabV3Plus, "mobilenet_v3_large", True),
+    "lraspp": (LRASPP, "mobilenet_v3_large", True),
+}
+MODEL_NAMES = tuple(_DECODERS)
+DEFAULT_ENCODERS = {name: spec[1] for name, spec in _DECODERS.items()}
+
+
+def build_model(
+    name: str,
+    num_classes: int,
+    *,
+    encoder: str | None = None,
+    in_channels: int = 3,
+    **decoder_kwargs: Any,
+) -> nn.Module:
+    """Build a segmentation model, randomly initialised.
+
+    Args:
+        name: one of ``MODEL_NAMES``.
+        num_classes: number of output classes.
+        encoder: backbone name (``ENCODER_NAMES``); each model has a default.
+        in_channels: input channels.
+        **decoder_kwargs: passed to the decoder (e.g. ``aspp_channels``).
+    """
+    if name not in _DECODERS:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be positive, got {num_classes}")
+    decoder_class, default_encoder, dilated = _DECODERS[name]
+    backbone = build_encoder(encoder or default_encoder, dilated=dilated, in_channels=in_channels)
+    return decoder_class(backbone, num_classes, **decoder_kwargs)

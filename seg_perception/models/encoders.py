@@ -1,0 +1,113 @@
+"""Backbone encoders that return multi-scale features, shared by every decoder.
+
+Each encoder is a torchvision backbone (randomly initialised: no weights can be
+downloaded here) wrapped in ``IntermediateLayerGetter`` so that a decoder
+receives an ordered dict of features keyed by pyramid level, e.g.
+``{"c2": (B, 24, H/4, W/4), "c3": ..., "c4": ..., "c5": ...}`` (level ``cN`` has
+output stride ``2**N`` unless dilation keeps it finer; ``Encoder.strides`` says).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+from torchvision.models import mobilenet_v3_large, resnet18, resnet50
+from torchvision.models._utils import IntermediateLayerGetter
+
+__all__ = ["Encoder", "build_encoder", "ENCODER_NAMES"]
+
+
+class Encoder(nn.Module):
+    """A backbone plus a description of the features it returns.
+
+    Args:
+        body: module returning an ordered dict of feature maps.
+        channels: channels of each returned feature, keyed like ``body``'s output.
+        strides: output stride of each returned feature.
+    """
+
+    def __init__(self, body: nn.Module, channels: dict[str, int], strides: dict[str, int]):
+        super().__init__()
+        self.body = body
+        self.channels = dict(channels)
+        self.strides = dict(strides)
+
+    def forward(self, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
+        return self.body(x)
+
+
+def _first_conv_in_channels(module: nn.Module, in_channels: int) -> None:
+    """Replace the first convolution so the backbone takes ``in_channels`` inputs."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.Conv2d):
+            if child.in_channels != in_channels:
+                setattr(
+                    module,
+                    name,
+                    nn.Conv2d(
+                        in_channels,
+                        child.out_channels,
+                        child.kernel_size,
+                        child.stride,
+                        child.padding,
+                        bias=child.bias is not None,
+                    ),
+                )
+            return
+        if any(True for _ in child.modules() if isinstance(_, nn.Conv2d)):
+            _first_conv_in_channels(child, in_channels)
+            return
+
+
+def _resnet(depth: int, dilated: bool, in_channels: int) -> Encoder:
+    if depth == 18:
+        if dilated:
+            raise ValueError("resnet18 has BasicBlocks, which torchvision cannot dilate")
+        net = resnet18(weights=None)
+        widths = (64, 64, 128, 256, 512)
+    else:
+        net = resnet50(weights=None, replace_stride_with_dilation=[False, dilated, dilated])
+        widths = (64, 256, 512, 1024, 2048)
+    _first_conv_in_channels(net, in_channels)
+    layers = {"relu": "c1", "layer1": "c2", "layer2": "c3", "layer3": "c4", "layer4": "c5"}
+    strides = [2, 4, 8, 8, 8] if dilated else [2, 4, 8, 16, 32]
+    body = IntermediateLayerGetter(net, return_layers=layers)
+    keys = list(layers.values())
+    channels = dict(zip(keys, widths, strict=True))
+    return Encoder(body, channels, dict(zip(keys, strides, strict=True)))
+
+
+def _mobilenet_v3(dilated: bool, in_channels: int) -> Encoder:
+    features = mobilenet_v3_large(weights=None, dilated=dilated).features
+    _first_conv_in_channels(features, in_channels)
+    # Blocks that end each stride level (torchvision's MobileNetV3-Large layout):
+    # 1 -> 1/2 (16 ch), 3 -> 1/4 (24), 6 -> 1/8 (40), 12 -> 1/16 (112), 16 -> 1/32 (960).
+    ends = {"1": ("c1", 16), "3": ("c2", 24), "6": ("c3", 40), "12": ("c4", 112)}
+    ends["16"] = ("c5", 960)
+    strides = {"c1": 2, "c2": 4, "c3": 8, "c4": 16, "c5": 16 if dilated else 32}
+    body = IntermediateLayerGetter(features, return_layers={k: v[0] for k, v in ends.items()})
+    channels = {name: ch for name, ch in ends.values()}
+    return Encoder(body, channels, strides)
+
+
+ENCODER_NAMES = ("resnet18", "resnet50", "mobilenet_v3_large")
+
+
+def build_encoder(name: str, *, dilated: bool = False, in_channels: int = 3) -> Encoder:
+    """Build a randomly initialised encoder by name.
+
+    Args:
+        name: one of ``ENCODER_NAMES``.
+        dilated: replace the last strides by dilation (output stride 8 for ResNet-50,
+            16 for MobileNetV3), as DeepLab does.
+        in_channels: input channels (3 for RGB, 2 for optical flow).
+    """
+    if name == "resnet18":
+        return _resnet(18, dilated, in_channels)
+    if name == "resnet50":
+        return _resnet(50, dilated, in_channels)
+    if name == "mobilenet_v3_large":
+        return _mobilenet_v3(dilated, in_channels)
+    raise ValueError(f"unknown encoder {name!r}; choose from {', '.join(ENCODER_NAMES)}")

@@ -1,0 +1,102 @@
+"""Parameters of the segmentation node as a validated dataclass (no ROS imports).
+
+The node declares one ROS parameter per field, with the description below, reads
+them into ``SegmentationParams`` and calls ``validate()`` once at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from .classes import CAMVID, ClassSet
+from .models import MODEL_NAMES
+
+__all__ = ["SegmentationParams", "ParameterError", "PARAMETER_DOCS"]
+
+
+class ParameterError(ValueError):
+    """A parameter value is invalid; the message names the parameter."""
+
+
+PARAMETER_DOCS: dict[str, str] = {
+    "model": "Architecture (lraspp, fcn8s, unet, deeplabv3plus); must match the checkpoint",
+    "checkpoint": "Checkpoint file; empty = the bundled CamVid checkpoint for 'lraspp'",
+    "device": "Inference device: auto (CUDA if present), cpu, or cuda[:N]",
+    "input_width": "Network input width in pixels (frames are resized to it)",
+    "input_height": "Network input height in pixels",
+    "input_transport": "raw: subscribe sensor_msgs/Image on 'image'; "
+    "compressed: sensor_msgs/CompressedImage on 'image/compressed'",
+    "qos_reliability": "Input QoS reliability: best_effort (sensor data; accepts either "
+    "publisher) or reliable",
+    "qos_depth": "Input and output queue depth",
+    "class_names": "Class names in id order; must equal the checkpoint's",
+    "palette": "Flat RGB palette [r0, g0, b0, r1, ...], 3 values per class",
+    "overlay_alpha": "Weight of the class colour in ~/overlay (0 = image only, 1 = colours only)",
+    "diagnostics_period": "Seconds between /diagnostics messages",
+    "num_threads": "Torch CPU threads for inference (0 = torch default)",
+    "warn_throttle_sec": "Minimum seconds between repeated warnings about rejected frames",
+}
+
+
+@dataclass
+class SegmentationParams:
+    """Values of the node's parameters (defaults = ``config/segmentation.yaml``)."""
+
+    model: str = "lraspp"
+    checkpoint: str = ""
+    device: str = "auto"
+    input_width: int = 480
+    input_height: int = 360
+    input_transport: str = "raw"
+    qos_reliability: str = "best_effort"
+    qos_depth: int = 1
+    class_names: list[str] = field(default_factory=lambda: list(CAMVID.names))
+    palette: list[int] = field(default_factory=lambda: [v for c in CAMVID.colors for v in c])
+    overlay_alpha: float = 0.5
+    diagnostics_period: float = 1.0
+    num_threads: int = 0
+    warn_throttle_sec: float = 5.0
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def classes(self) -> ClassSet:
+        try:
+            return ClassSet.from_flat(self.class_names, self.palette)
+        except ValueError as exc:
+            raise ParameterError(f"class_names/palette: {exc}") from exc
+
+    def validate(self) -> None:
+        """Raise ``ParameterError`` naming the first invalid parameter."""
+        if self.model not in MODEL_NAMES:
+            raise ParameterError(
+                f"model must be one of {', '.join(MODEL_NAMES)}, got {self.model!r}"
+            )
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ParameterError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        for name in ("input_width", "input_height"):
+            value = getattr(self, name)
+            if not 32 <= value <= 4096:
+                raise ParameterError(f"{name} must be in 32..4096, got {value}")
+        if self.input_transport not in ("raw", "compressed"):
+            raise ParameterError(
+                f"input_transport must be raw or compressed, got {self.input_transport!r}"
+            )
+        if self.qos_reliability not in ("best_effort", "reliable"):
+            raise ParameterError(
+                f"qos_reliability must be best_effort or reliable, got {self.qos_reliability!r}"
+            )
+        if not 1 <= self.qos_depth <= 100:
+            raise ParameterError(f"qos_depth must be in 1..100, got {self.qos_depth}")
+        if not 0.0 <= self.overlay_alpha <= 1.0:
+            raise ParameterError(f"overlay_alpha must be in [0, 1], got {self.overlay_alpha}")
+        if not 0.05 <= self.diagnostics_period <= 60.0:
+            raise ParameterError(
+                f"diagnostics_period must be in [0.05, 60], got {self.diagnostics_period}"
+            )
+        if not 0 <= self.num_threads <= 256:
+            raise ParameterError(f"num_threads must be in 0..256, got {self.num_threads}")
+        if self.warn_throttle_sec < 0:
+            raise ParameterError(f"warn_throttle_sec must be >= 0, got {self.warn_throttle_sec}")
+        self.classes()

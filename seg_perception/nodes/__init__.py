@@ -1,0 +1,1 @@
+"""ROS 2 nodes: the only package (with the bag tools) that imports rclpy."""

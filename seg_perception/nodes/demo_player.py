@@ -1,0 +1,111 @@
+"""The demo's player and recorder: publishes frames, collects the node's outputs."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+
+from .ros_image import array_to_image_msg, image_msg_to_array
+
+__all__ = ["DemoPlayer", "stamp_key"]
+
+
+def stamp_key(msg) -> tuple[int, int]:
+    return (msg.header.stamp.sec, msg.header.stamp.nanosec)
+
+
+class DemoPlayer(Node):
+    """Publishes ``frames`` (``[(stem, rgb, label)]``) on ``image_topic`` and records the
+    outputs of the node at ``node_ns``, matched to frames by header stamp."""
+
+    def __init__(self, frames, image_topic: str, node_ns: str):
+        super().__init__("seg_perception_demo_player")
+        self.frames = frames
+        reliable = QoSProfile(depth=len(frames) + 1, reliability=ReliabilityPolicy.RELIABLE)
+        self.image_pub = self.create_publisher(Image, image_topic, reliable)
+        self.labels: dict[int, np.ndarray] = {}
+        self.overlays: dict[int, np.ndarray] = {}
+        self.confidence: dict[int, np.ndarray] = {}
+        self.latency_s: dict[int, float] = {}
+        self.received_at: dict[int, float] = {}
+        self.sent: dict[tuple[int, int], tuple[int, float]] = {}
+        self.published = 0
+        self.last_diagnostics: dict | None = None
+        self.output_subs = [
+            self.create_subscription(Image, f"{node_ns}/labels", self._on_labels, reliable),
+            self.create_subscription(
+                Image, f"{node_ns}/overlay", self._recorder(self.overlays), reliable
+            ),
+            self.create_subscription(
+                Image, f"{node_ns}/confidence", self._recorder(self.confidence), reliable
+            ),
+        ]
+        self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
+        self._timer = None
+
+    def connected(self) -> bool:
+        """The node subscribes our images and publishes every output we listen to."""
+        return self.image_pub.get_subscription_count() > 0 and all(
+            self.count_publishers(sub.topic_name) > 0 for sub in self.output_subs
+        )
+
+    def play(self, rate: float) -> None:
+        self._timer = self.create_timer(1.0 / rate, self._publish_next)
+
+    def _publish_next(self) -> None:
+        if self.published >= len(self.frames):
+            self._timer.cancel()
+            return
+        header_stamp = self.get_clock().now().to_msg()
+        msg = array_to_image_msg(self.frames[self.published][1], "rgb8", Image().header)
+        msg.header.stamp = header_stamp
+        msg.header.frame_id = "camera"
+        self.sent[(header_stamp.sec, header_stamp.nanosec)] = (self.published, time.monotonic())
+        self.image_pub.publish(msg)
+        self.published += 1
+
+    def finished_publishing(self) -> bool:
+        return self.published >= len(self.frames)
+
+    def all_received(self) -> bool:
+        return self.finished_publishing() and len(self.labels) + self._dropped_guess() >= len(
+            self.frames
+        )
+
+    def _dropped_guess(self) -> int:
+        # the node drops stale frames on purpose; stop waiting once outputs stop coming
+        if not self.received_at:
+            return 0
+        idle = time.monotonic() - max(self.received_at.values())
+        return len(self.frames) if idle > 2.0 else 0
+
+    def _frame_index(self, msg) -> int | None:
+        sent = self.sent.get(stamp_key(msg))
+        return None if sent is None else sent[0]
+
+    def _on_labels(self, msg: Image) -> None:
+        index = self._frame_index(msg)
+        if index is None:
+            return
+        self.labels[index] = image_msg_to_array(msg).copy()
+        now = time.monotonic()
+        self.received_at[index] = now
+        self.latency_s[index] = now - self.sent[stamp_key(msg)][1]
+
+    def _recorder(self, store: dict[int, np.ndarray]):
+        def record(msg: Image) -> None:
+            index = self._frame_index(msg)
+            if index is not None:
+                store[index] = image_msg_to_array(msg).copy()
+
+        return record
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            if status.name.startswith("segmentation_node"):
+                self.last_diagnostics = {kv.key: kv.value for kv in status.values}

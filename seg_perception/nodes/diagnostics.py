@@ -1,0 +1,35 @@
+"""Build ``diagnostic_msgs/DiagnosticArray`` messages from counters and latency stats."""
+
+from __future__ import annotations
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.time import Time
+
+__all__ = ["diagnostic_array"]
+
+
+def diagnostic_array(
+    stamp: Time,
+    name: str,
+    hardware_id: str,
+    level: bytes,
+    message: str,
+    counters: dict[str, int],
+    fps: float,
+    latency_ms: dict[str, dict[str, float]],
+    extra: dict[str, str] | None = None,
+) -> DiagnosticArray:
+    """One status: counters, ``fps`` and ``latency_<stage>_{mean,p90}_ms`` values."""
+    values = [KeyValue(key=k, value=str(v)) for k, v in counters.items()]
+    values.append(KeyValue(key="fps", value=f"{fps:.2f}"))
+    for stage, stats in latency_ms.items():
+        values.append(KeyValue(key=f"latency_{stage}_mean_ms", value=f"{stats['mean']:.2f}"))
+        values.append(KeyValue(key=f"latency_{stage}_p90_ms", value=f"{stats['p90']:.2f}"))
+    values.extend(KeyValue(key=k, value=v) for k, v in (extra or {}).items())
+    status = DiagnosticStatus(
+        level=level, name=name, message=message, hardware_id=hardware_id, values=values
+    )
+    array = DiagnosticArray()
+    array.header.stamp = stamp.to_msg()
+    array.status = [status]
+    return array

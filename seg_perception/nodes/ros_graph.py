@@ -1,0 +1,153 @@
+"""Isolated ROS graphs and node processes, for the demo, the benchmark and the tests.
+
+``isolated_ros_env`` picks a ROS domain no other run on this machine holds (a lock
+file per domain) and limits discovery to localhost, so concurrent runs never see
+each other. ``NodeProcess`` starts a node's console script in its own process group
+and always ends it (SIGINT, then SIGKILL).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["isolated_ros_env", "NodeProcess", "node_command", "spin_until"]
+
+_DOMAIN_RANGE = range(11, 101)  # Fast DDS ports stay valid below 232; keep clear of 0-10
+
+
+@contextmanager
+def isolated_ros_env() -> Iterator[dict[str, str]]:
+    """Set (in ``os.environ``) and yield an environment with a free ``ROS_DOMAIN_ID``."""
+    lock_dir = Path(tempfile.gettempdir()) / "seg_perception_ros_domains"
+    lock_dir.mkdir(exist_ok=True)
+    start = os.getpid() % len(_DOMAIN_RANGE)
+    for offset in range(len(_DOMAIN_RANGE)):
+        domain = _DOMAIN_RANGE[(start + offset) % len(_DOMAIN_RANGE)]
+        handle = open(lock_dir / f"{domain}.lock", "w")  # noqa: SIM115 - held while in use
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        break
+    else:
+        raise RuntimeError("no free ROS domain id between 11 and 100")
+    saved = {
+        k: os.environ.get(k)
+        for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOCALHOST_ONLY")
+    }
+    os.environ["ROS_DOMAIN_ID"] = str(domain)
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    os.environ.pop("ROS_LOCALHOST_ONLY", None)  # deprecated; conflicts with the range above
+    try:
+        yield dict(os.environ)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        handle.close()
+
+
+def node_command(executable: str) -> list[str]:
+    """The console script beside this interpreter (the venv's), else on PATH, else
+    ``python -m seg_perception.nodes.<executable>``."""
+    beside = Path(sys.executable).parent / executable
+    if beside.is_file():
+        return [str(beside)]
+    found = shutil.which(executable)
+    if found:
+        return [found]
+    return [sys.executable, "-m", f"seg_perception.nodes.{executable}"]
+
+
+class NodeProcess:
+    """A node started as its own process: ``with NodeProcess("segmentation_node", ...)``.
+
+    Args:
+        executable: console script name.
+        ros_args: arguments after ``--ros-args`` (``--params-file F``, ``-r a:=b``, ``-p k:=v``).
+        env: environment (from ``isolated_ros_env``).
+        log_path: file receiving the node's stdout and stderr.
+    """
+
+    def __init__(
+        self,
+        executable: str,
+        ros_args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+        log_path: str | os.PathLike | None = None,
+    ):
+        self.command = [*node_command(executable), "--ros-args", *ros_args]
+        self.env = env
+        self.log_path = Path(log_path) if log_path else None
+        self.process: subprocess.Popen | None = None
+        self._log = None
+
+    def __enter__(self) -> NodeProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            self.command,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so children end with it
+        )
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGINT the process group, then SIGKILL after ``timeout``; returns the exit code."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGINT)
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            except ProcessLookupError:
+                pass
+        if self._log not in (None, subprocess.DEVNULL):
+            self._log.close()
+        return self.process.returncode
+
+    def log_text(self) -> str:
+        return (
+            self.log_path.read_text(errors="replace")
+            if self.log_path and self.log_path.exists()
+            else ""
+        )
+
+
+def spin_until(
+    executor, condition: Callable[[], bool], timeout: float, step: float = 0.05
+) -> bool:
+    """Spin ``executor`` until ``condition()`` is true or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        executor.spin_once(timeout_sec=step)
+    return condition()

@@ -1,0 +1,271 @@
+"""``segmentation_node``: camera images in; labels, overlay and confidence out.
+
+Subscribes ``image`` (``sensor_msgs/Image``) or ``image/compressed``
+(``sensor_msgs/CompressedImage``); publishes ``~/labels`` (mono8 class ids),
+``~/overlay`` (rgb8) and ``~/confidence`` (32FC1), each with the input's header, and
+``/diagnostics``. Inference runs on a worker thread that always takes the newest
+frame; frames replaced before they were processed are counted as dropped.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import rclpy
+import torch
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from sensor_msgs.msg import CompressedImage, Image
+
+from ..checkpoint import DEFAULT_CHECKPOINT, CheckpointError, load_model
+from ..image_codec import ImageDecodeError
+from ..latency_stats import LatencyStats
+from ..models import build_model
+from ..node_params import PARAMETER_DOCS, ParameterError, SegmentationParams
+from ..pipeline import SegmentationPipeline
+from .diagnostics import diagnostic_array
+from .qos import image_publisher_qos, image_subscription_qos
+from .ros_image import array_to_image_msg, compressed_msg_to_rgb, image_msg_to_rgb
+
+__all__ = ["SegmentationNode", "main"]
+
+_RANGES = {
+    "input_width": IntegerRange(from_value=32, to_value=4096, step=1),
+    "input_height": IntegerRange(from_value=32, to_value=4096, step=1),
+    "qos_depth": IntegerRange(from_value=1, to_value=100, step=1),
+    "num_threads": IntegerRange(from_value=0, to_value=256, step=1),
+    "overlay_alpha": FloatingPointRange(from_value=0.0, to_value=1.0, step=0.0),
+    "diagnostics_period": FloatingPointRange(from_value=0.05, to_value=60.0, step=0.0),
+}
+_RUNTIME_TUNABLE = {"overlay_alpha"}
+
+
+@dataclass
+class _Counters:
+    received: int = 0
+    processed: int = 0
+    dropped: int = 0
+    rejected: int = 0
+    failed: int = 0
+
+
+def _declare_parameters(node: Node) -> SegmentationParams:
+    """Declare every parameter with its descriptor and read them into the dataclass."""
+    defaults = SegmentationParams()
+    values = {}
+    for name in SegmentationParams.names():
+        descriptor = ParameterDescriptor(
+            description=PARAMETER_DOCS[name], read_only=name not in _RUNTIME_TUNABLE
+        )
+        bound = _RANGES.get(name)
+        if isinstance(bound, IntegerRange):
+            descriptor.integer_range = [bound]
+        elif isinstance(bound, FloatingPointRange):
+            descriptor.floating_point_range = [bound]
+        try:
+            values[name] = node.declare_parameter(name, getattr(defaults, name), descriptor).value
+        except (InvalidParameterValueException, InvalidParameterTypeException) as exc:
+            raise ParameterError(f"parameter {name}: {exc}") from exc
+    params = SegmentationParams(**values)
+    params.validate()
+    return params
+
+
+class SegmentationNode(Node):
+    """Semantic segmentation of a camera stream (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__("segmentation_node")
+        self.params = _declare_parameters(self)
+        if self.params.num_threads:
+            torch.set_num_threads(self.params.num_threads)
+        classes = self.params.classes()
+        self.pipeline = SegmentationPipeline(
+            self._load_model(classes),
+            classes,
+            (self.params.input_width, self.params.input_height),
+            self.params.device,
+        )
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+        output_qos = image_publisher_qos(max(5, self.params.qos_depth))
+        self.labels_pub = self.create_publisher(Image, "~/labels", output_qos)
+        self.overlay_pub = self.create_publisher(Image, "~/overlay", output_qos)
+        self.confidence_pub = self.create_publisher(Image, "~/confidence", output_qos)
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+
+        input_qos = image_subscription_qos(self.params.qos_reliability, self.params.qos_depth)
+        if self.params.input_transport == "compressed":
+            self.image_sub = self.create_subscription(
+                CompressedImage, "image/compressed", self._on_image, input_qos
+            )
+        else:
+            self.image_sub = self.create_subscription(Image, "image", self._on_image, input_qos)
+
+        self.counters = _Counters()
+        self.stats = LatencyStats()
+        self._last_rejection = ""
+        self._pending: Image | CompressedImage | None = None
+        self._wakeup = threading.Condition()
+        self._running = True
+        self._worker = threading.Thread(target=self._work, name="segmentation", daemon=True)
+        self._worker.start()
+        self.create_timer(self.params.diagnostics_period, self._publish_diagnostics)
+        self.get_logger().info(
+            f"segmenting '{self.image_sub.topic_name}' ({self.params.input_transport}) "
+            f"with {self.params.model} at {self.params.input_width}x{self.params.input_height} "
+            f"on {self.pipeline.device}"
+        )
+
+    def _load_model(self, classes):
+        if self.params.checkpoint or self.params.model == "lraspp":
+            path = self.params.checkpoint or str(DEFAULT_CHECKPOINT)
+            model, payload = load_model(path, expected_classes=classes)
+            if payload["model_name"] != self.params.model:
+                raise CheckpointError(
+                    f"checkpoint {path} holds a {payload['model_name']!r} model but parameter "
+                    f"model is {self.params.model!r}"
+                )
+            self.get_logger().info(f"loaded checkpoint {path}")
+            return model
+        self.get_logger().warning(
+            f"no checkpoint given for model {self.params.model!r}: running it UNTRAINED "
+            "(random weights); set the 'checkpoint' parameter"
+        )
+        return build_model(self.params.model, classes.num_classes)
+
+    def _on_set_parameters(self, changes) -> SetParametersResult:
+        for change in changes:
+            if change.name == "overlay_alpha" and not 0.0 <= change.value <= 1.0:
+                return SetParametersResult(
+                    successful=False, reason="overlay_alpha must be in [0, 1]"
+                )
+        for change in changes:
+            if change.name == "overlay_alpha":
+                self.params.overlay_alpha = float(change.value)
+        return SetParametersResult(successful=True)
+
+    def _on_image(self, msg: Image | CompressedImage) -> None:
+        with self._wakeup:
+            self.counters.received += 1
+            if self._pending is not None:
+                self.counters.dropped += 1
+            self._pending = msg
+            self._wakeup.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._wakeup:
+                self._wakeup.wait_for(lambda: self._pending is not None or not self._running)
+                if not self._running:
+                    return
+                msg, self._pending = self._pending, None
+            self._process(msg)
+
+    def _decode(self, msg: Image | CompressedImage):
+        if isinstance(msg, CompressedImage):
+            return compressed_msg_to_rgb(msg)
+        return image_msg_to_rgb(msg)
+
+    def _process(self, msg: Image | CompressedImage) -> None:
+        started = time.perf_counter()
+        try:
+            rgb = self._decode(msg)
+        except ImageDecodeError as exc:
+            self.counters.rejected += 1
+            self._last_rejection = str(exc)
+            self.get_logger().warning(
+                f"rejected frame (stamp {msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}): "
+                f"{exc}",
+                throttle_duration_sec=self.params.warn_throttle_sec,
+            )
+            return
+        decoded = time.perf_counter()
+        try:
+            result = self.pipeline(rgb)
+            publish_start = time.perf_counter()
+            overlay = self.pipeline.overlay(rgb, result.labels, self.params.overlay_alpha)
+            self.labels_pub.publish(array_to_image_msg(result.labels, "mono8", msg.header))
+            self.confidence_pub.publish(array_to_image_msg(result.confidence, "32FC1", msg.header))
+            self.overlay_pub.publish(array_to_image_msg(overlay, "rgb8", msg.header))
+        except Exception as exc:  # keep serving: one bad frame must not stop the node
+            self.counters.failed += 1
+            self.get_logger().error(
+                f"processing failed: {exc!r}", throttle_duration_sec=self.params.warn_throttle_sec
+            )
+            return
+        finished = time.perf_counter()
+        timings = {"decode": 1e3 * (decoded - started), **result.timings_ms}
+        timings["publish"] = 1e3 * (finished - publish_start)
+        timings["total"] = 1e3 * (finished - started)
+        with self._wakeup:
+            self.counters.processed += 1
+            self.stats.record(timings)
+
+    def _publish_diagnostics(self) -> None:
+        with self._wakeup:
+            counters = dict(vars(self.counters))
+            fps = self.stats.fps()
+            latency = self.stats.summary()
+        if counters["rejected"] or counters["failed"]:
+            level, message = (
+                DiagnosticStatus.WARN,
+                f"rejected or failed frames; last: {self._last_rejection}",
+            )
+        elif counters["received"] == 0:
+            level, message = DiagnosticStatus.OK, "waiting for images"
+        else:
+            level, message = DiagnosticStatus.OK, "segmenting"
+        self.diagnostics_pub.publish(
+            diagnostic_array(
+                self.get_clock().now(),
+                f"{self.get_name()}: segmentation",
+                str(self.pipeline.device),
+                level,
+                message,
+                {f"frames_{k}": v for k, v in counters.items()},
+                fps,
+                latency,
+                {"model": self.params.model, "input_topic": self.image_sub.topic_name},
+            )
+        )
+
+    def destroy_node(self) -> None:
+        with self._wakeup:
+            self._running = False
+            self._wakeup.notify_all()
+        self._worker.join(timeout=5.0)
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    try:
+        node = SegmentationNode()
+    except (ParameterError, CheckpointError, ValueError) as exc:
+        rclpy.logging.get_logger("segmentation_node").fatal(f"cannot start: {exc}")
+        rclpy.try_shutdown()
+        return 1
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Command-line verbs (each ``add_arguments`` + ``run``)."""

@@ -1,0 +1,183 @@
+"""``seg-perception demo``: the node on real ROS 2 (Fast DDS on loopback), end to end.
+
+Starts ``segmentation_node`` as its own process, plays the bundled CamVid sample as
+``sensor_msgs/Image`` (rgb8) at 10 Hz, records ``~/labels``, ``~/overlay`` and
+``~/confidence``, writes overlay pictures and ``summary.json``, and prints frames
+in/out, fps, latency percentiles and mean IoU against the sample's labels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..classes import CAMVID
+from ..evaluation.metrics import ConfusionMatrix
+from ..io_utils import atomic_write, write_json
+from ..latency_stats import percentiles
+from ..package_files import config_file
+from ..samples import load_camvid_sample
+
+INPUT_TOPIC = "/camera/image_raw"
+NODE_NAME = "segmentation_node"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out-dir", default="out/demo", help="folder for pictures and summary.json"
+    )
+    parser.add_argument("--rate", type=float, default=10.0, help="playback rate in Hz")
+    parser.add_argument("--frames", type=int, default=None, help="play only the first N frames")
+    parser.add_argument("--checkpoint", default="", help="checkpoint (default: the bundled one)")
+    parser.add_argument("--model", default="lraspp", help="model architecture of the checkpoint")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument(
+        "--startup-timeout", type=float, default=60.0, help="seconds to wait for the node"
+    )
+
+
+def _save_png(path: Path, rgb: np.ndarray) -> None:
+    with atomic_write(path) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"cannot write {path}")
+
+
+def _strip(
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]], scale: float = 0.5
+) -> np.ndarray:
+    """Rows of (camera, overlay, ground truth), downscaled and stacked."""
+    tiles = []
+    for images in rows:
+        small = [
+            cv2.resize(im, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for im in images
+        ]
+        tiles.append(np.hstack(small))
+    return np.vstack(tiles)
+
+
+def run(args: argparse.Namespace) -> int:
+    # ROS imports stay inside the verb so `seg-perception --help` works without ROS.
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    from ..nodes.demo_player import DemoPlayer
+    from ..nodes.ros_graph import NodeProcess, isolated_ros_env, spin_until
+
+    if args.rate <= 0:
+        raise ValueError("--rate must be positive")
+    frames = load_camvid_sample(args.frames)
+    if not frames:
+        raise FileNotFoundError("the bundled CamVid sample is empty")
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ros_args = [
+        "--params-file",
+        str(config_file("segmentation.yaml")),
+        "-r",
+        f"image:={INPUT_TOPIC}",
+        "-p",
+        f"model:={args.model}",
+        "-p",
+        f"device:={args.device}",
+    ]
+    if args.checkpoint:
+        ros_args += ["-p", f"checkpoint:={Path(args.checkpoint).resolve()}"]
+    with isolated_ros_env() as env:
+        rclpy.init()
+        executor = SingleThreadedExecutor()
+        player = DemoPlayer(frames, INPUT_TOPIC, f"/{NODE_NAME}")
+        executor.add_node(player)
+        node = NodeProcess(NODE_NAME, ros_args, env, out_dir / "node.log")
+        try:
+            node.start()
+            print(
+                f"started {NODE_NAME} (pid {node.process.pid}, "
+                f"ROS_DOMAIN_ID {env['ROS_DOMAIN_ID']})"
+            )
+            if not spin_until(
+                executor, lambda: player.connected() or not node.alive(), args.startup_timeout
+            ):
+                raise RuntimeError(
+                    f"{NODE_NAME} did not connect within {args.startup_timeout:.0f} s"
+                )
+            if not node.alive():
+                raise RuntimeError(f"{NODE_NAME} exited at start-up:\n{node.log_text()[-2000:]}")
+            started = time.monotonic()
+            player.play(args.rate)
+            spin_until(executor, player.finished_publishing, len(frames) / args.rate + 10)
+            spin_until(executor, lambda: player.all_received() or not node.alive(), 10.0)
+            duration = time.monotonic() - started
+            spin_until(executor, lambda: player.last_diagnostics is not None, 3.0)
+        finally:
+            exit_code = node.stop()
+            executor.shutdown()
+            player.destroy_node()
+            rclpy.try_shutdown()
+    summary = _summarise(player, frames, duration, exit_code)
+    _write_outputs(out_dir, player, frames, summary)
+    _print_summary(summary, out_dir)
+    return 0 if summary["frames_out"] > 0 else 1
+
+
+def _summarise(player, frames, duration: float, exit_code: int | None) -> dict:
+    confusion = ConfusionMatrix(CAMVID.num_classes)
+    for index, labels in player.labels.items():
+        confusion.update(frames[index][2], labels)
+    latencies = [1e3 * v for v in player.latency_s.values()]
+    received_times = sorted(player.received_at.values())
+    output_fps = (
+        (len(received_times) - 1) / (received_times[-1] - received_times[0])
+        if len(received_times) > 1
+        else 0.0
+    )
+    iou = confusion.iou()
+    return {
+        "frames_in": player.published,
+        "frames_out": len(player.labels),
+        "overlays_out": len(player.overlays),
+        "confidence_out": len(player.confidence),
+        "duration_s": round(duration, 2),
+        "output_fps": round(output_fps, 2),
+        "latency_ms": {k: round(v, 1) for k, v in percentiles(latencies).items()},
+        "mean_iou": round(confusion.mean_iou(), 4),
+        "pixel_accuracy": round(confusion.pixel_accuracy(), 4),
+        "per_class_iou": {
+            name: (None if np.isnan(v) else round(float(v), 4))
+            for name, v in zip(CAMVID.names, iou, strict=True)
+        },
+        "node_diagnostics": player.last_diagnostics,
+        "node_exit_code": exit_code,
+    }
+
+
+def _write_outputs(out_dir: Path, player, frames, summary: dict) -> None:
+    overlay_dir = out_dir / "overlays"
+    for index, overlay in player.overlays.items():
+        _save_png(overlay_dir / f"{frames[index][0]}.png", overlay)
+    shown = sorted(player.overlays)[:: max(1, len(player.overlays) // 5)][:5]
+    if shown:
+        rows = [(frames[i][1], player.overlays[i], CAMVID.colorize(frames[i][2])) for i in shown]
+        _save_png(out_dir / "overlay_strip.png", _strip(rows))
+    write_json(out_dir / "summary.json", summary)
+
+
+def _print_summary(summary: dict, out_dir: Path) -> None:
+    latency = summary["latency_ms"]
+    print(
+        f"frames in {summary['frames_in']}, out {summary['frames_out']} "
+        f"(overlay {summary['overlays_out']}, confidence {summary['confidence_out']})\n"
+        f"output rate {summary['output_fps']:.1f} fps; end-to-end latency ms "
+        f"p50 {latency['p50']:.1f} p90 {latency['p90']:.1f} p99 {latency['p99']:.1f}\n"
+        f"mean IoU {100 * summary['mean_iou']:.1f} % over {summary['frames_out']} frames "
+        f"(pixel accuracy {100 * summary['pixel_accuracy']:.1f} %)"
+    )
+    print(json.dumps(summary["per_class_iou"]))
+    print(
+        f"wrote {out_dir / 'overlay_strip.png'}, {out_dir / 'overlays'}/, "
+        f"{out_dir / 'summary.json'}"
+    )

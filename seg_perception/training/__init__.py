@@ -1,0 +1,1 @@
+"""Losses and trainers (no ROS imports)."""

@@ -1,0 +1,64 @@
+"""Training configuration: a dataclass read from YAML, every field documented."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["TrainConfig", "load_train_config"]
+
+
+@dataclass
+class TrainConfig:
+    """Segmentation training run on CamVid."""
+
+    model: str = "lraspp"  # a name from seg_perception.models.MODEL_NAMES
+    model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {encoder: resnet18}
+    loss: str = "weighted_ce"  # ce | weighted_ce | bootstrapped_ce
+    class_weighting: str = "median_frequency"  # median_frequency | enet (for weighted_ce)
+    bootstrap_threshold: float = 0.7
+    bootstrap_min_fraction: float = 0.25
+    epochs: int = 80
+    batch_size: int = 8
+    lr: float = 2e-3
+    weight_decay: float = 1e-2
+    warmup_epochs: int = 1
+    crop_size: tuple[int, int] = (288, 384)  # (height, width)
+    scale_range: tuple[float, float] = (0.75, 1.5)
+    color_jitter: float = 0.25
+    eval_every: int = 5  # epochs between validation runs (best-on-val selection)
+    seed: int = 0
+    workers: int = 1
+    threads: int = 0  # torch CPU threads; 0 keeps torch's default
+    time_budget_minutes: float = 0.0  # stop (and save) after this long; 0 = no limit
+    train_limit: int | None = None  # use only the first N training frames (smoke runs)
+    val_limit: int | None = None
+    out_dir: str = "runs/lraspp_camvid"
+
+    def __post_init__(self) -> None:
+        self.crop_size = tuple(self.crop_size)  # type: ignore[assignment]
+        self.scale_range = tuple(self.scale_range)  # type: ignore[assignment]
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be positive")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.class_weighting not in ("median_frequency", "enet"):
+            raise ValueError(f"unknown class_weighting {self.class_weighting!r}")
+
+
+def load_train_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
+    """Read a YAML config; unknown keys are an error, ``overrides`` (not None) win."""
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must hold a mapping of config keys")
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"{path}: unknown config keys {', '.join(sorted(unknown))}")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig(**data)

@@ -1,0 +1,229 @@
+"""Train a segmentation model on CamVid: ``seg-perception train --config CONFIG``.
+
+Follows torchvision's references/segmentation: ``criterion``, ``train_one_epoch``,
+``evaluate``, ``main``. Checkpoints (``last.pt`` every epoch, ``best.pt`` on the best
+validation mIoU) carry model, optimizer, scheduler, epoch and config, so a run
+resumes with ``--resume``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..classes import CAMVID
+from ..data import CamVid, EvalTransform, TrainTransform
+from ..evaluation.metrics import ConfusionMatrix
+from ..models import build_model
+from .config import TrainConfig
+from .losses import build_criterion, class_frequencies, enet_weights, median_frequency_weights
+
+__all__ = ["train", "evaluate", "train_one_epoch", "pick_device"]
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when present, else CPU."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _class_weights(dataset: CamVid, config: TrainConfig) -> torch.Tensor:
+    class_pixels, image_pixels = class_frequencies(dataset.labels, CAMVID.num_classes)
+    if config.class_weighting == "enet":
+        weights = enet_weights(class_pixels)
+    else:
+        weights = median_frequency_weights(class_pixels, image_pixels)
+    return torch.as_tensor(weights, dtype=torch.float32)
+
+
+def _lr_lambda(config: TrainConfig, steps_per_epoch: int):
+    warmup = config.warmup_epochs * steps_per_epoch
+    total = config.epochs * steps_per_epoch
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    return factor
+
+
+def train_one_epoch(
+    model: nn.Module,
+    criterion: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    device: torch.device,
+    epoch: int,
+) -> float:
+    """One pass over ``loader``; returns the mean loss."""
+    model.train()
+    total, count = 0.0, 0
+    progress = tqdm(loader, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True)
+    for images, labels in progress:
+        images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        labels = labels.to(device, non_blocking=True)
+        loss = criterion(model(images)["out"], labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        total += loss.item() * images.shape[0]
+        count += images.shape[0]
+        progress.set_postfix(loss=f"{loss.item():.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+    return total / max(count, 1)
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, dataset: CamVid, device: torch.device) -> ConfusionMatrix:
+    """Full-resolution, one frame at a time; returns the confusion matrix."""
+    model.eval()
+    confusion = ConfusionMatrix(CAMVID.num_classes)
+    for index in tqdm(range(len(dataset)), desc="validate", leave=False, dynamic_ncols=True):
+        image, label = dataset[index]
+        batch = image.unsqueeze(0).to(device).contiguous(memory_format=torch.channels_last)
+        confusion.update(label, model(batch)["out"].argmax(1)[0])
+    return confusion
+
+
+def _payload(config: TrainConfig, model: nn.Module) -> dict:
+    return {
+        "model_name": config.model,
+        "model_kwargs": dict(config.model_kwargs),
+        "class_names": list(CAMVID.names),
+        "palette": [list(c) for c in CAMVID.colors],
+        "state_dict": model.state_dict(),
+        "config": dataclasses.asdict(config),
+    }
+
+
+def train(
+    config: TrainConfig, data_root: Path, resume: bool = False, device: str = "auto"
+) -> Path:
+    """Run (or resume) training; returns the path of the best checkpoint."""
+    _seed_everything(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    dev = pick_device(device)
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    rng = np.random.default_rng(config.seed)
+    train_set = CamVid(
+        data_root,
+        "train",
+        TrainTransform(config.crop_size, config.scale_range, config.color_jitter, rng),
+        limit=config.train_limit,
+    )
+    val_set = CamVid(data_root, "val", EvalTransform(), limit=config.val_limit)
+    loader = DataLoader(
+        train_set,
+        batch_size=config.batch_size,
+        shuffle=True,
+        drop_last=len(train_set) >= config.batch_size,
+        num_workers=config.workers,
+        worker_init_fn=lambda worker: setattr(
+            train_set.transform,
+            "rng",
+            np.random.default_rng([config.seed, worker, torch.initial_seed() % 2**31]),
+        ),
+        persistent_workers=config.workers > 0,
+        generator=torch.Generator().manual_seed(config.seed),
+    )
+    model = build_model(config.model, CAMVID.num_classes, **config.model_kwargs)
+    model = model.to(dev, memory_format=torch.channels_last)
+    weights = _class_weights(train_set, config) if config.loss != "ce" else None
+    if config.loss == "bootstrapped_ce" and config.class_weighting == "none":
+        weights = None
+    criterion = build_criterion(
+        config.loss,
+        weights,
+        threshold=config.bootstrap_threshold,
+        min_fraction=config.bootstrap_min_fraction,
+    ).to(dev)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, len(loader)))
+
+    start_epoch, best_miou, history = 0, -1.0, []
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    if resume and last_path.is_file():
+        state = load_checkpoint(last_path)
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch, best_miou = state["epoch"] + 1, state["best_score"]
+        history = state.get("history", [])
+        tqdm.write(f"resumed from {last_path} at epoch {start_epoch}")
+
+    started = time.monotonic()
+    log_path = out_dir / "log.csv"
+    for epoch in range(start_epoch, config.epochs):
+        epoch_start = time.monotonic()
+        loss = train_one_epoch(model, criterion, loader, optimizer, scheduler, dev, epoch)
+        row = {
+            "epoch": epoch,
+            "loss": round(loss, 5),
+            "seconds": round(time.monotonic() - epoch_start, 1),
+        }
+        final = epoch == config.epochs - 1
+        out_of_time = (
+            config.time_budget_minutes > 0
+            and time.monotonic() - started > 60 * config.time_budget_minutes
+        )
+        if (epoch + 1) % config.eval_every == 0 or final or out_of_time:
+            confusion = evaluate(model, val_set, dev)
+            row["val_miou"] = round(confusion.mean_iou(), 5)
+            row["val_pixel_acc"] = round(confusion.pixel_accuracy(), 5)
+            if row["val_miou"] > best_miou:
+                best_miou = row["val_miou"]
+                save_checkpoint(
+                    best_path, {**_payload(config, model), "epoch": epoch, "best_score": best_miou}
+                )
+        history.append(row)
+        tqdm.write(" ".join(f"{k}={v}" for k, v in row.items()))
+        with log_path.open("a", newline="") as handle:
+            writer = csv.DictWriter(
+                handle, fieldnames=["epoch", "loss", "seconds", "val_miou", "val_pixel_acc"]
+            )
+            if handle.tell() == 0:
+                writer.writeheader()
+            writer.writerow(row)
+        save_checkpoint(
+            last_path,
+            {
+                **_payload(config, model),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "epoch": epoch,
+                "best_score": best_miou,
+                "history": history,
+            },
+        )
+        if out_of_time:
+            tqdm.write(
+                f"time budget of {config.time_budget_minutes} min reached after epoch {epoch}"
+            )
+            break
+    return best_path

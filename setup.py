@@ -1,0 +1,36 @@
+"""ament_python package definition (also installable with pip into a virtualenv)."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "seg_perception"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(exclude=["test", "test.*"]),
+    package_data={PACKAGE: ["checkpoints/*.pt", "samples/*/*.*", "samples/*/*/*.*"]},
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/config/train", glob("config/train/*.yaml")),
+        (f"share/{PACKAGE}/config/rviz", glob("config/rviz/*.rviz")),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=False,
+    maintainer="seg_perception maintainers",
+    maintainer_email="seg-perception@example.com",
+    description="Real-time semantic segmentation for ROS 2 camera topics",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [
+            "seg-perception = seg_perception.cli:main",
+            "segmentation_node = seg_perception.nodes.segmentation_node:main",
+        ],
+    },
+)
