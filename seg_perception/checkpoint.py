@@ -30,7 +30,7 @@ __all__ = [
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "lraspp_camvid.pt"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(ValueError):
     """A checkpoint is missing, unreadable or does not fit what was asked."""
 
 

@@ -82,6 +82,11 @@ def _resnet(depth: int, dilated: bool, in_channels: int) -> Encoder:
 def _mobilenet_v3(dilated: bool, in_channels: int) -> Encoder:
     features = mobilenet_v3_large(weights=None, dilated=dilated).features
     _first_conv_in_channels(features, in_channels)
+    # torchvision's BN momentum 0.01 suits fine-tuning; from scratch the weights move
+    # fast and such slow running statistics make eval-mode predictions collapse.
+    for module in features.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.momentum = 0.1
     # Blocks that end each stride level (torchvision's MobileNetV3-Large layout):
     # 1 -> 1/2 (16 ch), 3 -> 1/4 (24), 6 -> 1/8 (40), 12 -> 1/16 (112), 16 -> 1/32 (960).
     ends = {"1": ("c1", 16), "3": ("c2", 24), "6": ("c3", 40), "12": ("c4", 112)}

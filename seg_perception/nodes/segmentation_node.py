@@ -85,8 +85,8 @@ def _declare_parameters(node: Node) -> SegmentationParams:
 class SegmentationNode(Node):
     """Semantic segmentation of a camera stream (see the module docstring)."""
 
-    def __init__(self) -> None:
-        super().__init__("segmentation_node")
+    def __init__(self, **node_kwargs) -> None:
+        super().__init__("segmentation_node", **node_kwargs)
         self.params = _declare_parameters(self)
         if self.params.num_threads:
             torch.set_num_threads(self.params.num_threads)
@@ -171,14 +171,15 @@ class SegmentationNode(Node):
                 if not self._running:
                     return
                 msg, self._pending = self._pending, None
-            self._process(msg)
+            self.process_frame(msg)
 
     def _decode(self, msg: Image | CompressedImage):
         if isinstance(msg, CompressedImage):
             return compressed_msg_to_rgb(msg)
         return image_msg_to_rgb(msg)
 
-    def _process(self, msg: Image | CompressedImage) -> None:
+    def process_frame(self, msg: Image | CompressedImage) -> None:
+        """Decode, segment and publish one frame (the worker calls it; so does the bench)."""
         started = time.perf_counter()
         try:
             rgb = self._decode(msg)
@@ -242,6 +243,10 @@ class SegmentationNode(Node):
         )
 
     def destroy_node(self) -> None:
+        # rclpy.try_shutdown also destroys a node whose __init__ failed before the worker existed
+        if not hasattr(self, "_worker"):
+            super().destroy_node()
+            return
         with self._wakeup:
             self._running = False
             self._wakeup.notify_all()

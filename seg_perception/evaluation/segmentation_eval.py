@@ -1,0 +1,95 @@
+"""Evaluate a checkpoint on a CamVid split with the node's own pipeline (no ROS imports)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ..classes import CAMVID
+from ..data.camvid import SPLITS, read_label, read_rgb
+from ..latency_stats import LatencyStats
+from ..pipeline import SegmentationPipeline
+from .metrics import ConfusionMatrix
+
+__all__ = ["evaluate_split", "file_sha256"]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def evaluate_split(
+    pipeline: SegmentationPipeline, data_root: Path, split: str = "test", limit: int | None = None
+) -> tuple[ConfusionMatrix, LatencyStats, int]:
+    """Segment every frame of ``split`` at full resolution; return confusion, stage
+    latencies and the number of frames."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    folder = data_root / "camvid"
+    list_file = folder / f"{split}.txt"
+    if not list_file.is_file():
+        raise FileNotFoundError(f"{list_file} not found: is {data_root} a CamVid data root?")
+    stems = list_file.read_text().split()[:limit]
+    confusion = ConfusionMatrix(CAMVID.num_classes)
+    latency = LatencyStats(window=max(1, len(stems)))
+    for stem in tqdm(stems, desc=f"eval {split}", dynamic_ncols=True):
+        image_path = next(
+            (
+                p
+                for p in (folder / split / f"{stem}.jpg", folder / split / f"{stem}.png")
+                if p.is_file()
+            ),
+            None,
+        )
+        if image_path is None:
+            raise FileNotFoundError(f"no image for {stem} in {folder / split}")
+        label = read_label(folder / f"{split}annot" / f"{stem}.png")
+        result = pipeline(read_rgb(image_path))
+        confusion.update(label, result.labels)
+        latency.record(result.timings_ms)
+    return confusion, latency, len(stems)
+
+
+def confusion_figure(confusion: ConfusionMatrix, path: Path, title: str) -> None:
+    """Row-normalised confusion matrix as a PNG (written atomically)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..io_utils import atomic_write
+
+    rows = confusion.matrix.sum(axis=1, keepdims=True)
+    normalised = np.divide(
+        confusion.matrix, rows, out=np.zeros(confusion.matrix.shape), where=rows > 0
+    )
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    image = ax.imshow(normalised, cmap="Blues", vmin=0.0, vmax=1.0)
+    names = CAMVID.names[: confusion.num_classes]
+    ax.set_xticks(range(len(names)), names, rotation=60, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("ground truth")
+    ax.set_title(title)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            if normalised[i, j] >= 0.01:
+                color = "white" if normalised[i, j] > 0.5 else "black"
+                ax.text(
+                    j,
+                    i,
+                    f"{100 * normalised[i, j]:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color=color,
+                )
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)

@@ -1,0 +1,72 @@
+"""``seg-perception eval [--checkpoint C] --split test``: CamVid mIoU of a checkpoint.
+
+Writes ``<out>/metrics.json`` (per-class IoU, mean IoU, pixel accuracy, latency) and
+``<out>/confusion.png``. Without ``--checkpoint`` the bundled default is evaluated.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", default="", help="checkpoint (default: the bundled one)")
+    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument("--data-root", help="folder holding camvid/ (else $SEG_PERCEPTION_DATA)")
+    parser.add_argument("--out", default="out/eval", help="output folder")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--limit", type=int, help="evaluate only the first N frames")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..checkpoint import DEFAULT_CHECKPOINT, load_model
+    from ..classes import CAMVID, ClassSet
+    from ..data import resolve_data_root
+    from ..evaluation.segmentation_eval import confusion_figure, evaluate_split, file_sha256
+    from ..io_utils import write_json
+    from ..machine import describe_machine
+    from ..pipeline import SegmentationPipeline
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data_root = resolve_data_root(args.data_root)
+    checkpoint = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
+    model, payload = load_model(checkpoint, expected_classes=CAMVID)
+    classes = ClassSet(tuple(payload["class_names"]), CAMVID.colors)
+    pipeline = SegmentationPipeline(model, classes, (480, 360), args.device)
+    confusion, latency, frames = evaluate_split(pipeline, data_root, args.split, args.limit)
+    iou = confusion.iou()
+    stages = latency.summary()
+    metrics = {
+        "checkpoint": str(checkpoint),
+        "checkpoint_sha256": file_sha256(checkpoint),
+        "model": payload["model_name"],
+        "split": args.split,
+        "frames": frames,
+        "resolution": [480, 360],
+        "mean_iou": confusion.mean_iou(),
+        "pixel_accuracy": confusion.pixel_accuracy(),
+        "per_class_iou": {n: float(v) for n, v in zip(classes.names, iou, strict=True)},
+        "latency_ms": stages,
+        "device": str(pipeline.device),
+        "machine": describe_machine(pipeline.device),
+        "confusion_matrix": confusion.matrix.tolist(),
+    }
+    out = Path(args.out)
+    write_json(out / "metrics.json", metrics)
+    confusion_figure(
+        confusion, out / "confusion.png", f"{payload['model_name']} on CamVid {args.split}"
+    )
+    for name, value in metrics["per_class_iou"].items():
+        print(f"  {name:<11} IoU {100 * value:5.1f}")
+    print(
+        f"{args.split}: {frames} frames, mean IoU {100 * metrics['mean_iou']:.2f} %, "
+        f"pixel accuracy {100 * metrics['pixel_accuracy']:.2f} %, "
+        f"inference {stages['inference']['mean']:.1f} ms/frame on {pipeline.device}"
+    )
+    print(f"wrote {out / 'metrics.json'} and {out / 'confusion.png'}")
+    return 0
