@@ -56,6 +56,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(
             f"checkpoint {path} is unreadable: {exc.__class__.__name__}"
         ) from exc
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"checkpoint {path} holds a {type(payload).__name__}, not a dict")
     missing = {"model_name", "model_kwargs", "class_names", "state_dict"} - set(payload)
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {', '.join(sorted(missing))}")

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ConvBNReLU", "resize_to", "bilinear_kernel"]
+__all__ = ["ConvBNReLU", "resize_to", "upsample_logits", "bilinear_kernel"]
 
 
 class ConvBNReLU(nn.Sequential):
@@ -27,6 +27,15 @@ def resize_to(x: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tens
     if tuple(x.shape[-2:]) == tuple(size):
         return x
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+def upsample_logits(logits: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
+    """Final class scores at ``size``, in contiguous NCHW layout.
+
+    Consumers reduce over the class axis; with classes outermost that is a cheap,
+    vectorised reduction (channels_last would make it a strided one).
+    """
+    return resize_to(logits.contiguous(), size)
 
 
 def bilinear_kernel(channels: int, kernel_size: int) -> torch.Tensor:

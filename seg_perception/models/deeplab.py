@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torchvision.models.segmentation.deeplabv3 import ASPP
 
-from .common import ConvBNReLU, resize_to
+from .common import ConvBNReLU, resize_to, upsample_logits
 from .encoders import Encoder
 
 __all__ = ["DeepLabV3Plus"]
@@ -49,4 +49,4 @@ class DeepLabV3Plus(nn.Module):
         low = self.low_level_projection(features["c2"])  # (B, 48, H/4, W/4)
         context = resize_to(self.aspp(features["c5"]), low.shape[-2:])  # (B, 256, H/4, W/4)
         logits = self.decoder(torch.cat([context, low], dim=1))
-        return {"out": resize_to(logits, x.shape[-2:])}
+        return {"out": upsample_logits(logits, x.shape[-2:])}

@@ -74,4 +74,4 @@ class FCN8s(nn.Module):
         skip = self.score_c3(features["c3"])  # (B, K, H/8, W/8)
         score = _match(self.up2_c4(score), skip) + skip
         score = self.up8(score)  # (B, K, ~H, ~W)
-        return {"out": _match(score, x)}
+        return {"out": _match(score, x).contiguous()}

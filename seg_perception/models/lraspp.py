@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torchvision.models.segmentation.lraspp import LRASPPHead
 
-from .common import resize_to
+from .common import upsample_logits
 from .encoders import Encoder
 
 __all__ = ["LRASPP"]
@@ -36,4 +36,4 @@ class LRASPP(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.encoder(x)
         logits = self.head({"low": features["c3"], "high": features["c5"]})  # (B, K, H/8, W/8)
-        return {"out": resize_to(logits, x.shape[-2:])}
+        return {"out": upsample_logits(logits, x.shape[-2:])}

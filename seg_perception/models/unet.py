@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import ConvBNReLU, resize_to
+from .common import ConvBNReLU, resize_to, upsample_logits
 from .encoders import Encoder
 
 __all__ = ["UNet"]
@@ -61,4 +61,4 @@ class UNet(nn.Module):
         y = features["c5"]  # (B, C5, H/32, W/32)
         for level, block in zip(self.levels, self.decoder, strict=True):
             y = block(y, features[level])  # ends at (B, 32, H/2, W/2)
-        return {"out": resize_to(self.classifier(y), x.shape[-2:])}
+        return {"out": upsample_logits(self.classifier(y), x.shape[-2:])}

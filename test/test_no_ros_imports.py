@@ -1,0 +1,53 @@
+"""Models, data, training, evaluation and the pipeline must not import rclpy (see STYLE.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROS_FREE_MODULES = (
+    "seg_perception.models",
+    "seg_perception.data",
+    "seg_perception.training.train_segmentation",
+    "seg_perception.evaluation",
+    "seg_perception.pipeline",
+    "seg_perception.checkpoint",
+    "seg_perception.image_codec",
+    "seg_perception.node_params",
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+PROBE = """
+import importlib, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+leaked = sorted(m for m in sys.modules if m == "rclpy" or m.startswith("rclpy."))
+print(" ".join(leaked))
+"""
+
+
+def imported_ros_modules(*modules: str) -> list[str]:
+    """Import ``modules`` in a fresh interpreter; return the rclpy modules it then holds."""
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE, *modules],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.split()
+
+
+def test_ros_free_modules_do_not_import_rclpy() -> None:
+    assert imported_ros_modules(*ROS_FREE_MODULES) == []
+
+
+def test_probe_detects_rclpy() -> None:
+    pytest.importorskip("rclpy", reason="rclpy is not installed")
+    assert "rclpy" in imported_ros_modules("rclpy")

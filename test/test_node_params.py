@@ -1,0 +1,83 @@
+"""The node's parameters: defaults, validation, and agreement with config/segmentation.yaml."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from seg_perception.classes import CAMVID
+from seg_perception.node_params import PARAMETER_DOCS, ParameterError, SegmentationParams
+
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "segmentation.yaml"
+
+
+def test_defaults_validate() -> None:
+    params = SegmentationParams()
+    params.validate()
+    assert params.classes() == CAMVID
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("model", "segformer"),
+        ("device", "gpu"),
+        ("device", "cudax"),
+        ("input_width", 31),
+        ("input_width", 4097),
+        ("input_height", 0),
+        ("input_transport", "theora"),
+        ("qos_reliability", "system_default"),
+        ("qos_depth", 0),
+        ("qos_depth", 101),
+        ("overlay_alpha", -0.1),
+        ("overlay_alpha", 1.5),
+        ("diagnostics_period", 0.0),
+        ("diagnostics_period", 61.0),
+        ("num_threads", -1),
+        ("num_threads", 257),
+        ("warn_throttle_sec", -1.0),
+    ],
+)
+def test_invalid_value_names_the_parameter(name: str, value: Any) -> None:
+    params = dataclasses.replace(SegmentationParams(), **{name: value})
+    with pytest.raises(ParameterError, match=rf"^{name} .*{value!r}"):
+        params.validate()
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:1"])
+def test_valid_devices(device: str) -> None:
+    SegmentationParams(device=device).validate()
+
+
+def test_palette_length_must_fit_class_names() -> None:
+    params = SegmentationParams(palette=SegmentationParams().palette[:-1])
+    with pytest.raises(ParameterError, match=r"palette.*32 values; 11 classes need 33"):
+        params.validate()
+
+
+def test_palette_values_must_be_bytes() -> None:
+    palette = SegmentationParams().palette
+    palette[0] = 300
+    with pytest.raises(ParameterError, match="palette"):
+        SegmentationParams(palette=palette).validate()
+
+
+def test_parameter_error_is_a_value_error() -> None:
+    assert issubclass(ParameterError, ValueError)
+
+
+def test_defaults_equal_config_file() -> None:
+    document = yaml.safe_load(CONFIG.read_text())
+    values = document["/**"]["ros__parameters"]
+    defaults = dataclasses.asdict(SegmentationParams())
+    assert values == defaults
+
+
+def test_every_parameter_is_documented() -> None:
+    assert set(PARAMETER_DOCS) == set(SegmentationParams.names())
+    assert all(doc.strip() for doc in PARAMETER_DOCS.values())
