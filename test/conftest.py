@@ -1,0 +1,135 @@
+"""Shared fixtures: the repository's paths, a session-wide rclpy test node, node processes.
+
+rclpy is imported inside the fixtures only, so that collecting the pure-Python tests
+(including the one asserting that models, data and training never import rclpy) does
+not load it into the pytest process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from seg_perception.nodes.ros_graph import NodeProcess, isolated_ros_env, spin_until
+
+if TYPE_CHECKING:
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NODE_EXECUTABLE = "segmentation_node"
+OUTPUT_TIMEOUT = 20.0
+
+
+def repo_config(relative: str = "segmentation.yaml") -> Path:
+    """Path of ``config/<relative>`` in this checkout."""
+    return REPO_ROOT / "config" / relative
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def params_file() -> Path:
+    path = repo_config()
+    assert path.is_file(), f"{path} is missing"
+    return path
+
+
+@dataclass
+class RosHarness:
+    """The test side of the ROS graph: one node spun by one executor, in an isolated domain."""
+
+    node: Node
+    executor: SingleThreadedExecutor
+    env: dict[str, str]
+
+    def spin_until(self, condition: Callable[[], bool], timeout: float = OUTPUT_TIMEOUT) -> bool:
+        """Spin the test node until ``condition()`` holds; False after ``timeout`` seconds."""
+        return spin_until(self.executor, condition, timeout)
+
+
+@pytest.fixture(scope="session")
+def ros() -> Iterator[RosHarness]:
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    with isolated_ros_env() as env:
+        rclpy.init()
+        node = rclpy.create_node("seg_perception_test_driver")
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        try:
+            yield RosHarness(node, executor, env)
+        finally:
+            executor.shutdown()
+            node.destroy_node()
+            rclpy.try_shutdown()
+
+
+class NodeUnderTest(NodeProcess):
+    """A ``segmentation_node`` process whose log can be quoted in assertion messages."""
+
+    def report(self, message: str, lines: int = 40) -> str:
+        """``message`` followed by the last ``lines`` lines of the node's log."""
+        tail = "\n".join(self.log_text().splitlines()[-lines:])
+        state = "running" if self.alive() else f"exited with {self.process.returncode}"
+        return f"{message}\n--- {self.log_path} ({state}), last {lines} lines ---\n{tail}"
+
+    def wait_exit(self, timeout: float) -> int | None:
+        """Exit code once the process ends by itself within ``timeout`` s, else None."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+
+class NodeLauncher:
+    """Starts ``segmentation_node`` with the repository's parameter file plus overrides."""
+
+    def __init__(self, env: dict[str, str], params_file: Path):
+        self.env = {**env, "PYTHONUNBUFFERED": "1", "RCUTILS_COLORIZED_OUTPUT": "0"}
+        self.params_file = params_file
+
+    def command_args(self, ros_args: tuple[str, ...]) -> list[str]:
+        return ["--params-file", str(self.params_file), *ros_args]
+
+    @contextmanager
+    def run(self, *ros_args: str, log_path: Path) -> Iterator[NodeUnderTest]:
+        """Start the node and always stop it (SIGINT, then SIGKILL) when the block ends."""
+        process = NodeUnderTest(
+            NODE_EXECUTABLE, self.command_args(ros_args), self.env, log_path=log_path
+        )
+        process.start()
+        try:
+            yield process
+        finally:
+            process.stop()
+
+
+@pytest.fixture(scope="session")
+def node_launcher(ros: RosHarness, params_file: Path) -> NodeLauncher:
+    return NodeLauncher(ros.env, params_file)
+
+
+@pytest.fixture
+def start_node(
+    node_launcher: NodeLauncher, tmp_path: Path
+) -> Iterator[Callable[..., NodeUnderTest]]:
+    """Factory: ``start_node(*ros_args, name=...)``; every node started is stopped afterwards."""
+    with ExitStack() as stack:
+
+        def start(*ros_args: str, name: str = NODE_EXECUTABLE) -> NodeUnderTest:
+            return stack.enter_context(
+                node_launcher.run(*ros_args, log_path=tmp_path / f"{name}.log")
+            )
+
+        yield start

@@ -1,0 +1,107 @@
+"""Packaging: a colcon build of the package in a temporary workspace, and the launch file."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = "seg_perception"
+PACKAGE_CONTENTS = (
+    "package.xml",
+    "setup.py",
+    "setup.cfg",
+    "resource",
+    PACKAGE,
+    "launch",
+    "config",
+)
+BUILD_TIMEOUT = 300
+LAUNCH_ARGUMENTS = {"image", "compressed", "model", "checkpoint"}
+DECLARE = "DeclareLaunchArgument"
+
+
+@pytest.fixture(scope="module")
+def colcon_install(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``install/seg_perception`` of a fresh workspace holding a copy of the package."""
+    workspace = tmp_path_factory.mktemp("ws")
+    source = workspace / "src" / PACKAGE
+    source.mkdir(parents=True)
+    # dot files: the trainer's half-written checkpoints (atomic_write temporaries)
+    ignored = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    for name in PACKAGE_CONTENTS:
+        origin = repo_root / name
+        if origin.is_dir():
+            shutil.copytree(origin, source / name, ignore=ignored)
+        else:
+            shutil.copy2(origin, source / name)
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run(
+        [str(bin_dir / "colcon"), "build", "--base-paths", "src"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT,
+    )
+    assert result.returncode == 0, f"colcon build failed:\n{result.stdout}\n{result.stderr}"
+    return workspace / "install" / PACKAGE
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", ["segmentation_node", "seg-perception"])
+def test_console_scripts_installed_where_ros2_run_looks(colcon_install: Path, script: str) -> None:
+    path = colcon_install / "lib" / PACKAGE / script
+    assert path.is_file() and os.access(path, os.X_OK), f"{path} missing or not executable"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "relative",
+    [
+        f"share/{PACKAGE}/package.xml",
+        f"share/{PACKAGE}/launch/segmentation.launch.py",
+        f"share/{PACKAGE}/config/segmentation.yaml",
+        f"share/{PACKAGE}/config/rviz/segmentation.rviz",
+        f"share/ament_index/resource_index/packages/{PACKAGE}",
+    ],
+)
+def test_share_files_installed(colcon_install: Path, relative: str) -> None:
+    assert (colcon_install / relative).is_file(), f"{relative} not installed"
+
+
+@pytest.mark.slow
+def test_python_package_carries_checkpoint_and_samples(colcon_install: Path) -> None:
+    installed = sorted(colcon_install.glob(f"lib/python3*/site-packages/{PACKAGE}"))
+    assert len(installed) == 1, f"installed python package: {installed}"
+    package = installed[0]
+    assert (package / "checkpoints" / "lraspp_camvid.pt").is_file()
+    assert sorted((package / "samples" / "camvid" / "images").glob("*.jpg"))
+    assert (package / "nodes" / "segmentation_node.py").is_file()
+
+
+def declared_launch_arguments(launch_file: Path) -> dict[str, dict[str, ast.expr]]:
+    """``DeclareLaunchArgument`` calls of a launch file: name -> keyword arguments."""
+    declared = {}
+    for call in ast.walk(ast.parse(launch_file.read_text(), str(launch_file))):
+        if not isinstance(call, ast.Call) or getattr(call.func, "id", None) != DECLARE:
+            continue
+        name = call.args[0]
+        assert isinstance(name, ast.Constant), ast.dump(name)
+        declared[name.value] = {kw.arg: kw.value for kw in call.keywords}
+    return declared
+
+
+def test_launch_file_declares_documented_arguments(repo_root: Path) -> None:
+    declared = declared_launch_arguments(repo_root / "launch" / "segmentation.launch.py")
+    assert set(declared) >= LAUNCH_ARGUMENTS, sorted(declared)
+    undocumented = [name for name, keywords in declared.items() if "description" not in keywords]
+    assert not undocumented, f"launch arguments without a description: {undocumented}"
+    for name in ("compressed", "model"):
+        assert "choices" in declared[name], f"launch argument {name} lists no choices"
