@@ -18,6 +18,7 @@ setup(
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
         (f"share/{PACKAGE}/config/train", glob("config/train/*.yaml")),
         (f"share/{PACKAGE}/config/rviz", glob("config/rviz/*.rviz")),
+        (f"share/{PACKAGE}/config/dds", glob("config/dds/*.xml")),
     ],
     install_requires=["setuptools"],
     zip_safe=False,

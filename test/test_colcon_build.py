@@ -69,6 +69,7 @@ def test_console_scripts_installed_where_ros2_run_looks(colcon_install: Path, sc
         f"share/{PACKAGE}/launch/segmentation.launch.py",
         f"share/{PACKAGE}/config/segmentation.yaml",
         f"share/{PACKAGE}/config/rviz/segmentation.rviz",
+        f"share/{PACKAGE}/config/dds/fastdds_large_images.xml",
         f"share/ament_index/resource_index/packages/{PACKAGE}",
     ],
 )

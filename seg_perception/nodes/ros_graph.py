@@ -1,8 +1,9 @@
 """Isolated ROS graphs and node processes, for the demo, the benchmark and the tests.
 
 ``isolated_ros_env`` picks a ROS domain no other run on this machine holds (a lock
-file per domain) and limits discovery to localhost, so concurrent runs never see
-each other. ``NodeProcess`` starts a node's console script in its own process group
+file per domain), limits discovery to localhost, so concurrent runs never see each
+other, and applies the package's Fast DDS profile for large images (unless the user
+set one). ``NodeProcess`` starts a node's console script in its own process group
 and always ends it (SIGINT, then SIGKILL).
 """
 
@@ -20,9 +21,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..package_files import config_file
+
 __all__ = ["isolated_ros_env", "NodeProcess", "node_command", "spin_until"]
 
-_DOMAIN_RANGE = range(11, 101)  # Fast DDS ports stay valid below 232; keep clear of 0-10
+_DOMAIN_RANGE = range(11, 101)
+# Fast DDS 3 (Kilted) reads the first, Fast DDS 2 (Humble, Jazzy) the second.
+_PROFILE_VARIABLES = (
+    "FASTDDS_DEFAULT_PROFILES_FILE",
+    "FASTRTPS_DEFAULT_PROFILES_FILE",
+)  # Fast DDS ports stay valid below 232; keep clear of 0-10
 
 
 @contextmanager
@@ -49,6 +57,9 @@ def isolated_ros_env() -> Iterator[dict[str, str]]:
     os.environ["ROS_DOMAIN_ID"] = str(domain)
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     os.environ.pop("ROS_LOCALHOST_ONLY", None)  # deprecated; conflicts with the range above
+    if not any(os.environ.get(k) for k in _PROFILE_VARIABLES):
+        profile = str(config_file("dds/fastdds_large_images.xml"))
+        os.environ.update(dict.fromkeys(_PROFILE_VARIABLES, profile))
     try:
         yield dict(os.environ)
     finally:

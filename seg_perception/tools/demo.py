@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             started = time.monotonic()
             player.play(args.rate)
             spin_until(executor, player.finished_publishing, len(frames) / args.rate + 10)
-            spin_until(executor, lambda: player.all_received() or not node.alive(), 10.0)
+            spin_until(executor, lambda: player.all_received() or not node.alive(), 15.0)
             duration = time.monotonic() - started
             spin_until(executor, lambda: player.last_diagnostics is not None, 3.0)
         finally:
