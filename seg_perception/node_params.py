@@ -31,6 +31,8 @@ PARAMETER_DOCS: dict[str, str] = {
     "qos_depth": "Input and output queue depth",
     "class_names": "Class names in id order; must equal the checkpoint's",
     "palette": "Flat RGB palette [r0, g0, b0, r1, ...], 3 values per class",
+    "confidence_stride": "Compute ~/confidence on every N-th logit per axis, then resize "
+    "bilinearly (1 = every pixel, exact)",
     "overlay_alpha": "Weight of the class colour in ~/overlay (0 = image only, 1 = colours only)",
     "diagnostics_period": "Seconds between /diagnostics messages",
     "num_threads": "Torch CPU threads for inference (0 = torch default)",
@@ -52,6 +54,7 @@ class SegmentationParams:
     qos_depth: int = 1
     class_names: list[str] = field(default_factory=lambda: list(CAMVID.names))
     palette: list[int] = field(default_factory=lambda: [v for c in CAMVID.colors for v in c])
+    confidence_stride: int = 4
     overlay_alpha: float = 0.5
     diagnostics_period: float = 1.0
     num_threads: int = 0
@@ -89,6 +92,10 @@ class SegmentationParams:
             )
         if not 1 <= self.qos_depth <= 100:
             raise ParameterError(f"qos_depth must be in 1..100, got {self.qos_depth}")
+        if not 1 <= self.confidence_stride <= 16:
+            raise ParameterError(
+                f"confidence_stride must be in 1..16, got {self.confidence_stride}"
+            )
         if not 0.0 <= self.overlay_alpha <= 1.0:
             raise ParameterError(f"overlay_alpha must be in [0, 1], got {self.overlay_alpha}")
         if not 0.05 <= self.diagnostics_period <= 60.0:

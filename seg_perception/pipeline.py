@@ -42,18 +42,6 @@ class SegmentationResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def _first_argmax(scores: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
-    """Index of the first maximum over the class axis of (K, h, w) ``scores``, as uint8.
-
-    Same result as ``argmax(0)`` but a few vectorised plane comparisons instead of
-    torch's index-tracking reduction, which is several times slower on CPU.
-    """
-    labels = torch.full(top.shape, scores.shape[0] - 1, dtype=torch.uint8, device=scores.device)
-    for k in range(scores.shape[0] - 2, -1, -1):
-        labels.masked_fill_(scores[k] == top, k)
-    return labels
-
-
 class SegmentationPipeline:
     """Runs a segmentation model on RGB frames.
 
@@ -62,6 +50,11 @@ class SegmentationPipeline:
         classes: the classes the model predicts (names and palette).
         input_size: network input (width, height); frames are resized to it.
         device: ``auto``, ``cpu`` or ``cuda[:N]``.
+        confidence_stride: the max softmax probability is computed on every
+            ``confidence_stride``-th logit in each direction and bilinearly resized to
+            the frame (1 = every pixel, exact). The models' logits are themselves
+            bilinear upsamplings of stride-4 to stride-8 features, so 4 loses little
+            and saves about 2 ms per frame on a CPU.
     """
 
     def __init__(
@@ -70,16 +63,23 @@ class SegmentationPipeline:
         classes: ClassSet,
         input_size: tuple[int, int] = (480, 360),
         device: str = "auto",
+        confidence_stride: int = 4,
     ):
+        if not 1 <= confidence_stride <= 16:
+            raise ValueError(f"confidence_stride must be in 1..16, got {confidence_stride}")
+        self.confidence_stride = confidence_stride
         if input_size[0] < 32 or input_size[1] < 32:
             raise ValueError(f"input size {input_size} is too small (at least 32x32)")
         self.device = select_device(device)
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
         self.classes = classes
         self.input_size = tuple(input_size)
-        self._mean = torch.as_tensor(MEAN * 255.0, device=self.device)  # broadcasts over (.., 3)
-        self._inv_std = torch.as_tensor(1.0 / (STD * 255.0), device=self.device)
-        self._color_lut = classes.lookup_table().reshape(256, 1, 3)  # cv2.LUT, per channel
+        # normalised = pixel * scale + shift, with (x - mean) / std folded into one op
+        self._scale = torch.as_tensor(1.0 / (STD * 255.0), device=self.device)  # over (.., 3)
+        self._shift = torch.as_tensor(-MEAN / STD, device=self.device)
+        # one single-channel table per colour channel: cv2.LUT is vectorised for those
+        table = classes.lookup_table()
+        self._channel_luts = [np.ascontiguousarray(table[:, c]) for c in range(3)]
 
     @classmethod
     def from_checkpoint(
@@ -111,21 +111,23 @@ class SegmentationPipeline:
             rgb = rgb.copy()
         # (h, w, 3) uint8 memory is exactly NCHW channels_last: no transpose copy needed
         pixels = torch.from_numpy(rgb).to(self.device).unsqueeze(0).float()  # (1, h, w, 3)
-        batch = ((pixels - self._mean) * self._inv_std).permute(0, 3, 1, 2)  # (1, 3, h, w)
+        batch = torch.addcmul(self._shift, pixels, self._scale).permute(0, 3, 1, 2)  # (1, 3, h, w)
         self._sync()
         t1 = time.perf_counter()
         logits = self.model(batch)["out"]  # (1, K, h, w)
         self._sync()
         t2 = time.perf_counter()
         scores = logits[0].contiguous()  # (K, h, w); models already return NCHW
-        top_logit = scores.amax(dim=0)  # (h, w)
+        top_logit, top_class = scores.max(dim=0)  # (h, w)
+        step = self.confidence_stride
+        sampled = scores[:, ::step, ::step]
         # max softmax = 1 / sum_k exp(l_k - l_max): no full softmax tensor is kept
-        confidence = torch.exp(scores - top_logit).sum(dim=0).reciprocal_()
-        top_class = _first_argmax(scores, top_logit)
-        labels = top_class.cpu().numpy()
+        confidence = torch.exp(sampled - top_logit[::step, ::step]).sum(dim=0).reciprocal_()
+        labels = top_class.to(torch.uint8).cpu().numpy()
         confidence = confidence.float().cpu().numpy()
         if labels.shape != (height, width):
             labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
+        if confidence.shape != (height, width):
             confidence = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
         t3 = time.perf_counter()
         timings = {
@@ -137,5 +139,5 @@ class SegmentationPipeline:
 
     def overlay(self, rgb: np.ndarray, labels: np.ndarray, alpha: float = 0.5) -> np.ndarray:
         """Blend the class colours of ``labels`` over ``rgb`` (alpha = colour weight)."""
-        colors = cv2.LUT(cv2.merge([labels, labels, labels]), self._color_lut)
+        colors = cv2.merge([cv2.LUT(labels, lut) for lut in self._channel_luts])
         return cv2.addWeighted(rgb, 1.0 - alpha, colors, alpha, 0.0)

@@ -269,7 +269,12 @@ def test_pipeline_resizes_outputs_to_the_frame(pipeline: SegmentationPipeline) -
     assert all(value >= 0 for value in result.timings_ms.values())
 
 
-def test_pipeline_matches_model_at_network_size(pipeline: SegmentationPipeline) -> None:
+@pytest.mark.parametrize("stride, tolerance", [(1, 1e-5), (4, 2e-3)])
+def test_pipeline_matches_model_at_network_size(
+    pipeline: SegmentationPipeline, stride: int, tolerance: float, monkeypatch
+) -> None:
+    """Labels are the exact argmax; confidence is exact at stride 1 and close at 4."""
+    monkeypatch.setattr(pipeline, "confidence_stride", stride)
     rgb = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)
     rgb.flags.writeable = False  # as a view of a message buffer
     result = pipeline(rgb)
@@ -277,7 +282,13 @@ def test_pipeline_matches_model_at_network_size(pipeline: SegmentationPipeline) 
         probabilities = pipeline.model(normalize_image(rgb)[None])["out"].softmax(1)[0]
     confidence, labels = probabilities.max(0)
     np.testing.assert_array_equal(result.labels, labels.numpy())
-    np.testing.assert_allclose(result.confidence, confidence.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(result.confidence, confidence.numpy(), rtol=1e-4, atol=tolerance)
+
+
+def test_pipeline_rejects_bad_confidence_stride() -> None:
+    model = build_model("lraspp", CAMVID.num_classes, **TINY_MODEL)
+    with pytest.raises(ValueError, match="confidence_stride"):
+        SegmentationPipeline(model, CAMVID, input_size=(96, 64), confidence_stride=0)
 
 
 def test_pipeline_rejects_bad_frames(pipeline: SegmentationPipeline) -> None:

@@ -44,6 +44,7 @@ _RANGES = {
     "input_width": IntegerRange(from_value=32, to_value=4096, step=1),
     "input_height": IntegerRange(from_value=32, to_value=4096, step=1),
     "qos_depth": IntegerRange(from_value=1, to_value=100, step=1),
+    "confidence_stride": IntegerRange(from_value=1, to_value=16, step=1),
     "num_threads": IntegerRange(from_value=0, to_value=256, step=1),
     "overlay_alpha": FloatingPointRange(from_value=0.0, to_value=1.0, step=0.0),
     "diagnostics_period": FloatingPointRange(from_value=0.05, to_value=60.0, step=0.0),
@@ -96,6 +97,7 @@ class SegmentationNode(Node):
             classes,
             (self.params.input_width, self.params.input_height),
             self.params.device,
+            self.params.confidence_stride,
         )
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
@@ -195,8 +197,9 @@ class SegmentationNode(Node):
         decoded = time.perf_counter()
         try:
             result = self.pipeline(rgb)
-            publish_start = time.perf_counter()
+            overlay_start = time.perf_counter()
             overlay = self.pipeline.overlay(rgb, result.labels, self.params.overlay_alpha)
+            publish_start = time.perf_counter()
             self.labels_pub.publish(array_to_image_msg(result.labels, "mono8", msg.header))
             self.confidence_pub.publish(array_to_image_msg(result.confidence, "32FC1", msg.header))
             self.overlay_pub.publish(array_to_image_msg(overlay, "rgb8", msg.header))
@@ -208,8 +211,10 @@ class SegmentationNode(Node):
             return
         finished = time.perf_counter()
         timings = {"decode": 1e3 * (decoded - started), **result.timings_ms}
+        timings["postprocess"] += 1e3 * (publish_start - overlay_start)  # overlay rendering
         timings["publish"] = 1e3 * (finished - publish_start)
         timings["total"] = 1e3 * (finished - started)
+        timings["non_inference"] = timings["total"] - timings["inference"]
         with self._wakeup:
             self.counters.processed += 1
             self.stats.record(timings)
