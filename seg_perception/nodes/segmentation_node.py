@@ -50,6 +50,7 @@ _RANGES = {
     "diagnostics_period": FloatingPointRange(from_value=0.05, to_value=60.0, step=0.0),
 }
 _RUNTIME_TUNABLE = {"overlay_alpha"}
+_WARN_HOLD_S = 10.0  # diagnostics stay WARN this long after a rejected or failed frame
 
 
 @dataclass
@@ -117,7 +118,8 @@ class SegmentationNode(Node):
 
         self.counters = _Counters()
         self.stats = LatencyStats()
-        self._last_rejection = ""
+        self._last_problem = ""
+        self._last_problem_at = -float("inf")
         self._pending: Image | CompressedImage | None = None
         self._wakeup = threading.Condition()
         self._running = True
@@ -187,7 +189,7 @@ class SegmentationNode(Node):
             rgb = self._decode(msg)
         except ImageDecodeError as exc:
             self.counters.rejected += 1
-            self._last_rejection = str(exc)
+            self._last_problem, self._last_problem_at = str(exc), time.monotonic()
             self.get_logger().warning(
                 f"rejected frame (stamp {msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}): "
                 f"{exc}",
@@ -205,6 +207,7 @@ class SegmentationNode(Node):
             self.overlay_pub.publish(array_to_image_msg(overlay, "rgb8", msg.header))
         except Exception as exc:  # keep serving: one bad frame must not stop the node
             self.counters.failed += 1
+            self._last_problem, self._last_problem_at = repr(exc), time.monotonic()
             self.get_logger().error(
                 f"processing failed: {exc!r}", throttle_duration_sec=self.params.warn_throttle_sec
             )
@@ -224,11 +227,10 @@ class SegmentationNode(Node):
             counters = dict(vars(self.counters))
             fps = self.stats.fps()
             latency = self.stats.summary()
-        if counters["rejected"] or counters["failed"]:
-            level, message = (
-                DiagnosticStatus.WARN,
-                f"rejected or failed frames; last: {self._last_rejection}",
-            )
+        if time.monotonic() - self._last_problem_at < _WARN_HOLD_S:
+            level = DiagnosticStatus.WARN
+            message = f"rejected or failed frames in the last {_WARN_HOLD_S:.0f} s; last: "
+            message += self._last_problem
         elif counters["received"] == 0:
             level, message = DiagnosticStatus.OK, "waiting for images"
         else:
