@@ -19,18 +19,9 @@ from torch import nn
 from .checkpoint import DEFAULT_CHECKPOINT, load_model
 from .classes import ClassSet
 from .data.transforms import MEAN, STD
+from .device import select_device
 
-__all__ = ["SegmentationPipeline", "SegmentationResult", "select_device"]
-
-
-def select_device(requested: str = "auto") -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(requested)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but no CUDA GPU is available")
-    return device
+__all__ = ["SegmentationPipeline", "SegmentationResult"]
 
 
 @dataclass
@@ -88,11 +79,12 @@ class SegmentationPipeline:
         classes: ClassSet,
         input_size: tuple[int, int] = (480, 360),
         device: str = "auto",
+        confidence_stride: int = 4,
     ) -> SegmentationPipeline:
         """Load a checkpoint (the bundled default when ``path`` is empty) whose classes
         must equal ``classes``."""
         model, _ = load_model(path or DEFAULT_CHECKPOINT, expected_classes=classes)
-        return cls(model, classes, input_size, device)
+        return cls(model, classes, input_size, device, confidence_stride)
 
     def _sync(self) -> None:
         if self.device.type == "cuda":

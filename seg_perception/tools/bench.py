@@ -139,9 +139,9 @@ def run(args: argparse.Namespace) -> int:
     import rclpy
     import torch
 
+    from ..device import select_device
     from ..machine import describe_machine
     from ..nodes.ros_graph import isolated_ros_env
-    from ..pipeline import select_device
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..checkpoint import DEFAULT_CHECKPOINT, load_model
-    from ..classes import CAMVID, ClassSet
+    from ..classes import CAMVID
     from ..data import resolve_data_root
     from ..evaluation.segmentation_eval import confusion_figure, evaluate_split, file_sha256
     from ..io_utils import write_json
@@ -35,9 +35,8 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     data_root = resolve_data_root(args.data_root)
     checkpoint = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
-    model, payload = load_model(checkpoint, expected_classes=CAMVID)
-    classes = ClassSet(tuple(payload["class_names"]), CAMVID.colors)
-    pipeline = SegmentationPipeline(model, classes, (480, 360), args.device)
+    model, payload = load_model(checkpoint, expected_classes=CAMVID)  # CamVid labels only
+    pipeline = SegmentationPipeline(model, CAMVID, (480, 360), args.device)
     confusion, latency, frames = evaluate_split(pipeline, data_root, args.split, args.limit)
     iou = confusion.iou()
     stages = latency.summary()
@@ -50,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         "resolution": [480, 360],
         "mean_iou": confusion.mean_iou(),
         "pixel_accuracy": confusion.pixel_accuracy(),
-        "per_class_iou": {n: float(v) for n, v in zip(classes.names, iou, strict=True)},
+        "per_class_iou": {n: float(v) for n, v in zip(CAMVID.names, iou, strict=True)},
         "latency_ms": stages,
         "device": str(pipeline.device),
         "machine": describe_machine(pipeline.device),

@@ -24,19 +24,13 @@ from tqdm import tqdm
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..classes import CAMVID
 from ..data import CamVid, EvalTransform, TrainTransform
+from ..device import select_device
 from ..evaluation.metrics import ConfusionMatrix
 from ..models import build_model
 from .config import TrainConfig
 from .losses import build_criterion, class_frequencies, enet_weights, median_frequency_weights
 
-__all__ = ["train", "evaluate", "train_one_epoch", "pick_device"]
-
-
-def pick_device(requested: str = "auto") -> torch.device:
-    """``auto`` picks CUDA when present, else CPU."""
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
+__all__ = ["train", "evaluate", "train_one_epoch"]
 
 
 def _seed_everything(seed: int) -> None:
@@ -124,7 +118,7 @@ def train(
     _seed_everything(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
-    dev = pick_device(device)
+    dev = select_device(device)
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
