@@ -17,7 +17,14 @@ from torch.utils.data import Dataset
 
 from ..classes import IGNORE_INDEX
 
-__all__ = ["CamVid", "resolve_data_root", "read_rgb", "read_label", "CAMVID_UNLABELLED"]
+__all__ = [
+    "CamVid",
+    "resolve_data_root",
+    "find_image",
+    "read_rgb",
+    "read_label",
+    "CAMVID_UNLABELLED",
+]
 
 DATA_ROOT_ENV = "SEG_PERCEPTION_DATA"
 CAMVID_UNLABELLED = 11
@@ -40,6 +47,14 @@ def resolve_data_root(data_root: str | os.PathLike | None) -> Path:
     if not root.is_dir():
         raise FileNotFoundError(f"data root {root} is not a folder")
     return root
+
+
+def find_image(folder: Path, stem: str) -> Path:
+    """The ``.jpg`` or ``.png`` frame ``stem`` in ``folder``."""
+    for suffix in (".jpg", ".png"):
+        if (folder / f"{stem}{suffix}").is_file():
+            return folder / f"{stem}{suffix}"
+    raise FileNotFoundError(f"no image for {stem} in {folder}")
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
@@ -86,18 +101,11 @@ class CamVid(Dataset):
         if not list_file.is_file():
             raise FileNotFoundError(f"{list_file} not found: is {data_root} a CamVid data root?")
         self.stems = [s for s in list_file.read_text().split() if s][:limit]
-        self.image_paths = [self._find(folder / split, stem) for stem in self.stems]
+        self.image_paths = [find_image(folder / split, stem) for stem in self.stems]
         self.label_paths = [folder / f"{split}annot" / f"{stem}.png" for stem in self.stems]
         self.images = [read_rgb(p) for p in self.image_paths]
         self.labels = [read_label(p) for p in self.label_paths]
         self.transform = transform
-
-    @staticmethod
-    def _find(folder: Path, stem: str) -> Path:
-        for suffix in (".jpg", ".png"):
-            if (folder / f"{stem}{suffix}").is_file():
-                return folder / f"{stem}{suffix}"
-        raise FileNotFoundError(f"no image for {stem} in {folder}")
 
     def __len__(self) -> int:
         return len(self.stems)

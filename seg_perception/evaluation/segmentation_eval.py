@@ -10,7 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..classes import CAMVID
-from ..data.camvid import SPLITS, read_label, read_rgb
+from ..data.camvid import SPLITS, find_image, read_label, read_rgb
 from ..latency_stats import LatencyStats
 from ..pipeline import SegmentationPipeline
 from .metrics import ConfusionMatrix
@@ -36,17 +36,12 @@ def evaluate_split(
     stems = list_file.read_text().split()[:limit]
     confusion = ConfusionMatrix(CAMVID.num_classes)
     latency = LatencyStats(window=max(1, len(stems)))
-    for stem in tqdm(stems, desc=f"eval {split}", dynamic_ncols=True):
-        image_path = next(
-            (
-                p
-                for p in (folder / split / f"{stem}.jpg", folder / split / f"{stem}.png")
-                if p.is_file()
-            ),
-            None,
-        )
-        if image_path is None:
-            raise FileNotFoundError(f"no image for {stem} in {folder / split}")
+    image_paths = [find_image(folder / split, stem) for stem in stems]
+    if image_paths:
+        pipeline(read_rgb(image_paths[0]))  # warm-up, untimed: first-call allocations
+    for stem, image_path in tqdm(
+        zip(stems, image_paths, strict=True), total=len(stems), desc=f"eval {split}"
+    ):
         label = read_label(folder / f"{split}annot" / f"{stem}.png")
         result = pipeline(read_rgb(image_path))
         confusion.update(label, result.labels)
