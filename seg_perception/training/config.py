@@ -20,7 +20,8 @@ class TrainConfig:
     model: str = "lraspp"  # a name from seg_perception.models.MODEL_NAMES
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {encoder: resnet18}
     loss: str = "weighted_ce"  # ce | weighted_ce | bootstrapped_ce
-    class_weighting: str = "median_frequency"  # median_frequency | enet (for weighted_ce)
+    # median_frequency | enet | none; weighted_ce needs weights, bootstrapped_ce may use them
+    class_weighting: str = "median_frequency"
     bootstrap_threshold: float = 0.7
     bootstrap_min_fraction: float = 0.25
     epochs: int = 80
@@ -47,8 +48,10 @@ class TrainConfig:
             raise ValueError("epochs and batch_size must be positive")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
-        if self.class_weighting not in ("median_frequency", "enet"):
+        if self.class_weighting not in ("median_frequency", "enet", "none"):
             raise ValueError(f"unknown class_weighting {self.class_weighting!r}")
+        if self.loss == "weighted_ce" and self.class_weighting == "none":
+            raise ValueError("loss weighted_ce needs class_weighting median_frequency or enet")
 
 
 def load_train_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:

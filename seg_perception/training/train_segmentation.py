@@ -146,9 +146,8 @@ def train(
     )
     model = build_model(config.model, CAMVID.num_classes, **config.model_kwargs)
     model = model.to(dev, memory_format=torch.channels_last)
-    weights = _class_weights(train_set, config) if config.loss != "ce" else None
-    if config.loss == "bootstrapped_ce" and config.class_weighting == "none":
-        weights = None
+    use_weights = config.loss != "ce" and config.class_weighting != "none"
+    weights = _class_weights(train_set, config) if use_weights else None
     criterion = build_criterion(
         config.loss,
         weights,
