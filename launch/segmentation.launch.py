@@ -17,9 +17,18 @@ from launch import LaunchContext, LaunchDescription
 
 
 def _segmentation_node(context: LaunchContext) -> list[Node]:
-    """The node, with its input transport chosen from the 'compressed' argument."""
+    """The node, with arguments resolved here: the input transport follows 'compressed',
+    and an empty 'checkpoint' is left to the params file (launch_ros would read an empty
+    substituted value as YAML null and refuse it)."""
     compressed = LaunchConfiguration("compressed").perform(context) == "true"
     image = LaunchConfiguration("image").perform(context)
+    overrides = {
+        "model": LaunchConfiguration("model").perform(context),
+        "input_transport": "compressed" if compressed else "raw",
+    }
+    checkpoint = LaunchConfiguration("checkpoint").perform(context)
+    if checkpoint:
+        overrides["checkpoint"] = checkpoint
     return [
         Node(
             package="seg_perception",
@@ -27,14 +36,7 @@ def _segmentation_node(context: LaunchContext) -> list[Node]:
             name="segmentation_node",
             namespace=LaunchConfiguration("namespace"),
             output="screen",
-            parameters=[
-                LaunchConfiguration("params_file"),
-                {
-                    "model": LaunchConfiguration("model"),
-                    "checkpoint": LaunchConfiguration("checkpoint"),
-                    "input_transport": "compressed" if compressed else "raw",
-                },
-            ],
+            parameters=[LaunchConfiguration("params_file"), overrides],
             remappings=[("image", image), ("image/compressed", f"{image}/compressed")],
         )
     ]
