@@ -148,3 +148,16 @@ def test_one_training_step_changes_parameters(name: str) -> None:
     assert with_gradient <= changed
     # the classifier (last parameters registered) always learns
     assert list(before)[-1] in changed
+
+
+def test_profile_model_counts_parameters_and_flops() -> None:
+    from seg_perception.evaluation.model_profile import profile_model
+
+    profile = profile_model("lraspp", size=(96, 64), repeats=1)
+    model = build_model("lraspp", 11)
+    assert profile.params_millions == pytest.approx(
+        sum(p.numel() for p in model.parameters()) / 1e6
+    )
+    bigger = profile_model("lraspp", size=(192, 128), repeats=1)
+    assert 3.0 < bigger.gflops / profile.gflops < 5.0  # compute grows with the pixel count
+    assert profile.cpu_ms_median > 0

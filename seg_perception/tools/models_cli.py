@@ -1,0 +1,33 @@
+"""``seg-perception models``: parameters, GFLOPs and CPU latency of every model."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--width", type=int, default=480, help="frame width")
+    parser.add_argument("--height", type=int, default=360, help="frame height")
+    parser.add_argument("--repeats", type=int, default=10, help="timed forwards per model")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..evaluation.model_profile import profile_model
+    from ..machine import describe_machine
+    from ..models import MODEL_NAMES
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"{describe_machine()}; frame {args.width}x{args.height}, batch 1")
+    print("| model | encoder | params (M) | GFLOPs | CPU ms/frame (median) |")
+    print("|---|---|---|---|---|")
+    for name in MODEL_NAMES:
+        profile = profile_model(name, size=(args.width, args.height), repeats=args.repeats)
+        print(
+            f"| {profile.name} | {profile.encoder} | {profile.params_millions:.2f} | "
+            f"{profile.gflops:.1f} | {profile.cpu_ms_median:.0f} |"
+        )
+    return 0
