@@ -16,8 +16,9 @@ $(STAMP): requirements.txt setup.py setup.cfg package.xml
 	$(PIP) install --no-deps -e .
 	@touch $(STAMP)
 
+# `make demo BAG=seg_perception/samples/bags/camvid_sample.mcap` plays a bag's frames
 demo: $(STAMP)
-	$(BIN)/seg-perception demo
+	$(BIN)/seg-perception demo $(if $(BAG),--bag $(BAG))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -21,6 +21,10 @@ VERBS = {
     "eval": ("seg_perception.tools.eval_cli", "evaluate a checkpoint on CamVid"),
     "models": ("seg_perception.tools.models_cli", "parameters, GFLOPs and CPU ms of each model"),
     "export": ("seg_perception.tools.export_cli", "strip a training checkpoint for inference"),
+    "bag-eval": ("seg_perception.tools.bag_eval_cli", "segment and score an image topic of a bag"),
+    "bag-play": ("seg_perception.tools.bag_play_cli", "publish a bag's messages live over ROS 2"),
+    "bag-record": ("seg_perception.tools.bag_record_cli", "record ROS 2 topics to an MCAP bag"),
+    "bag-make": ("seg_perception.tools.bag_make_cli", "build a bag from an image sequence"),
 }
 
 
@@ -32,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="seg-perception", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for verb, (module_name, help_text) in VERBS.items():
-        verb_parser = sub.add_parser(verb, help=help_text, description=help_text)
+        # the verb's own parser (below) answers --help, with its arguments
+        verb_parser = sub.add_parser(verb, help=help_text, add_help=False)
         verb_parser.set_defaults(module_name=module_name)
     args, rest = parser.parse_known_args(argv)
     module = importlib.import_module(args.module_name)

@@ -130,12 +130,22 @@ def decode_compressed(data: bytes, format_: str = "") -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def encode_compressed(rgb: np.ndarray, image_format: str = "jpeg", quality: int = 90) -> bytes:
-    """Encode (H, W, 3) RGB as JPEG or PNG bytes."""
+def encode_compressed(
+    rgb: np.ndarray, image_format: str = "jpeg", quality: int = 90, subsample_chroma: bool = True
+) -> bytes:
+    """Encode (H, W, 3) RGB as JPEG or PNG bytes.
+
+    ``subsample_chroma=False`` keeps JPEG colour at full resolution (4:4:4 instead of
+    4:2:0): larger files, but thin coloured structures survive the round trip.
+    """
     if image_format not in ("jpeg", "png"):
         raise ValueError(f"unsupported compressed format {image_format!r}")
     extension = ".jpg" if image_format == "jpeg" else ".png"
-    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if image_format == "jpeg" else []
+    params = []
+    if image_format == "jpeg":
+        params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+        if not subsample_chroma:
+            params += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
     ok, buffer = cv2.imencode(extension, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params)
     if not ok:
         raise ValueError(f"cannot encode image as {image_format}")

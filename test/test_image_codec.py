@@ -175,6 +175,19 @@ def test_jpeg_round_trip_is_close() -> None:
     assert np.abs(decoded.astype(int) - rgb.astype(int)).mean() < 3.0
 
 
+def test_jpeg_without_chroma_subsampling_keeps_thin_colour() -> None:
+    rgb = np.zeros((48, 64, 3), dtype=np.uint8)
+    rgb[:, ::2, 0] = 255  # one-pixel red stripes: 4:2:0 halves their colour resolution
+    errors = {
+        subsample: np.abs(
+            decode_compressed(encode_compressed(rgb, "jpeg", 95, subsample), "jpeg").astype(int)
+            - rgb
+        ).mean()
+        for subsample in (True, False)
+    }
+    assert errors[False] < errors[True] / 4, errors
+
+
 def test_encode_compressed_rejects_unknown_format() -> None:
     with pytest.raises(ValueError, match="bmp"):
         encode_compressed(smooth_rgb(), "bmp")

@@ -1,4 +1,5 @@
-"""Models, data, training, evaluation and the pipeline must not import rclpy (see STYLE.md)."""
+"""Models, data, training, evaluation, the pipeline and the offline bag tools must not import
+rclpy (see STYLE.md)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ ROS_FREE_MODULES = (
     "seg_perception.checkpoint",
     "seg_perception.image_codec",
     "seg_perception.node_params",
+    "seg_perception.bags.bag_io",
+    "seg_perception.bags.bag_make",
+    "seg_perception.bags.bag_eval",
 )
 
 REPO = Path(__file__).resolve().parents[1]

@@ -58,6 +58,9 @@ __all__ = [
     "BagWriter",
     "message_to_rgb",
     "message_to_label",
+    "image_topics",
+    "read_labels",
+    "read_frames",
     "ros2_typestore",
 ]
 
@@ -70,7 +73,7 @@ BAG_SUFFIXES = {".mcap": "mcap", ".db3": "sqlite3", ".bag": "ros1"}
 # the definitions written into ROS 2 bags; Image and CompressedImage are the same in
 # every distribution since Humble
 ROS2_STORE = Stores.ROS2_KILTED
-ROSBAG2_VERSION = 8  # read by Humble, Jazzy and Kilted alike
+ROSBAG2_VERSION = 8  # rosbag2 metadata version of Jazzy; Kilted reads it too
 
 
 class BagError(ValueError):
@@ -90,7 +93,10 @@ FRAME_ERRORS = (MessageDecodeError, ImageDecodeError)
 
 
 def _one_line(exc: BaseException) -> str:
+    """The error on one line; rosbags' own messages need no class name in front."""
     text = " ".join(str(exc).split())
+    if text and type(exc).__module__.startswith("rosbags"):
+        return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -534,3 +540,43 @@ class BagWriter:
             format=image_format,
             data=np.frombuffer(data, dtype=np.uint8),
         )
+
+
+def image_topics(bag: BagReader) -> list[str]:
+    """The topics of ``bag`` holding ``Image`` or ``CompressedImage`` messages."""
+    return [topic for topic, (msgtype, _) in bag.topics().items() if msgtype in IMAGE_TYPES]
+
+
+def read_labels(bag: BagReader, topic: str) -> tuple[dict[Stamp, np.ndarray], list[str]]:
+    """All label images of ``topic`` by header stamp, and why any were skipped."""
+    bag.topic_type(topic, (IMAGE_TYPE,))
+    labels: dict[Stamp, np.ndarray] = {}
+    skipped: list[str] = []
+    for message in bag.messages([topic]):
+        try:
+            msg = bag.deserialize(message)
+            labels[Stamp.of(msg)] = message_to_label(msg, message.msgtype).copy()
+        except FRAME_ERRORS as exc:
+            skipped.append(str(exc))
+    return labels, skipped
+
+
+def read_frames(
+    bag: BagReader, image_topic: str, label_topic: str | None = None, limit: int | None = None
+) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
+    """``[(stamp, rgb, label or None), ...]`` of the first ``limit`` decodable frames, labels
+    matched by header stamp (frames that fail to decode are left out)."""
+    bag.topic_type(image_topic, IMAGE_TYPES)
+    labels = read_labels(bag, label_topic)[0] if label_topic is not None else {}
+    frames = []
+    for message in bag.messages([image_topic]):
+        if limit is not None and len(frames) >= limit:
+            break
+        try:
+            msg = bag.deserialize(message)
+            rgb = message_to_rgb(msg, message.msgtype)
+        except FRAME_ERRORS:
+            continue
+        stamp = Stamp.of(msg)
+        frames.append((str(stamp), rgb, labels.get(stamp)))
+    return frames

@@ -1,4 +1,4 @@
-"""Bundled sample data (CamVid frames with labels) for the demo and the tests."""
+"""Bundled sample data (CamVid frames with labels, and as a bag) for the demo and the tests."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import numpy as np
 
 from ..data.camvid import read_label, read_rgb
 
-__all__ = ["CAMVID_SAMPLE", "load_camvid_sample"]
+__all__ = ["CAMVID_SAMPLE", "CAMVID_SAMPLE_BAG", "load_camvid_sample"]
 
 CAMVID_SAMPLE = Path(__file__).resolve().parent / "camvid"
+CAMVID_SAMPLE_BAG = Path(__file__).resolve().parent / "bags" / "camvid_sample.mcap"
+"""The same 30 frames as an MCAP bag: JPEG on /camera/image_raw/compressed, /camera/labels."""
 
 
 def load_camvid_sample(limit: int | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:

@@ -1,0 +1,195 @@
+"""Run the node's segmentation pipeline over an image topic of a bag (no ROS imports).
+
+Each frame is decoded with the node's codecs and segmented by the same
+``SegmentationPipeline`` object type the node uses (so with the same confidence
+stride, 4 by default). With a label topic (mono8 class ids, matched to images by
+header stamp) the predictions are scored with ``ConfusionMatrix``: ids outside the
+model's classes (CamVid's 11 = Unlabelled, 255) are ignored. The optional output
+bag holds ``<prefix>/labels`` (mono8), ``<prefix>/overlay`` (rgb8) and
+``<prefix>/confidence`` (32FC1), each with its input's header and bag timestamp.
+
+A frame that fails to decode (bad bytes, wrong size, undecodable JPEG) is skipped and
+counted; an unusable bag (missing, corrupt, unknown topic, unsupported type or
+encoding, label and image sizes differing) is an error and leaves no output.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from tqdm import tqdm
+
+from ..evaluation.metrics import ConfusionMatrix
+from ..image_codec import encode_raw
+from ..latency_stats import LatencyStats
+from .bag_io import (
+    FRAME_ERRORS,
+    IMAGE_TYPE,
+    IMAGE_TYPES,
+    BagError,
+    BagReader,
+    BagWriter,
+    Stamp,
+    message_to_rgb,
+    read_labels,
+)
+
+if TYPE_CHECKING:
+    from ..pipeline import SegmentationPipeline
+
+__all__ = ["evaluate_bag", "output_topics", "DEFAULT_PREFIX"]
+
+DEFAULT_PREFIX = "/segmentation_node"  # the live node's output namespace
+MAX_REASONS = 5
+
+
+def output_topics(prefix: str = DEFAULT_PREFIX) -> dict[str, str]:
+    """``{"labels": "<prefix>/labels", ...}`` for an absolute or relative ``prefix``."""
+    base = "/" + prefix.strip("/") if prefix.strip("/") else ""
+    return {name: f"{base}/{name}" for name in ("labels", "overlay", "confidence")}
+
+
+def evaluate_bag(
+    bag: BagReader,
+    pipeline: SegmentationPipeline,
+    image_topic: str,
+    label_topic: str | None = None,
+    out: str | os.PathLike | None = None,
+    *,
+    prefix: str = DEFAULT_PREFIX,
+    overlay_alpha: float = 0.5,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Segment every frame of ``image_topic``; score against ``label_topic``; write ``out``.
+
+    Args:
+        bag: an open bag.
+        pipeline: the segmentation pipeline (``SegmentationPipeline.from_checkpoint``).
+        image_topic: ``sensor_msgs/Image`` or ``CompressedImage`` topic.
+        label_topic: mono8 class-id ``Image`` topic stamped like the images.
+        out: output bag (``*.mcap`` file or rosbag2 folder, MCAP storage); None = none.
+        prefix: namespace of the output topics.
+        overlay_alpha: colour weight of the overlay.
+        overwrite: replace an existing ``out``.
+        progress: show a tqdm bar.
+
+    Returns:
+        The report: frame counts, IoU (when labelled), latency percentiles, fps.
+    """
+    image_type = bag.topic_type(image_topic, IMAGE_TYPES)
+    if label_topic is not None:
+        if label_topic == image_topic:
+            raise BagError("the label topic must differ from the image topic")
+        bag.topic_type(label_topic, (IMAGE_TYPE,))
+    if not 0.0 <= overlay_alpha <= 1.0:
+        raise ValueError(f"overlay alpha must be in [0, 1], got {overlay_alpha}")
+    total = bag.count(image_topic)
+    if total == 0:
+        raise BagError(f"topic {image_topic} of bag {bag.path} has no messages")
+    labels, skipped_labels = read_labels(bag, label_topic) if label_topic else ({}, [])
+    num_classes = pipeline.classes.num_classes
+    confusion = ConfusionMatrix(num_classes)
+    latency = LatencyStats(window=total)
+    skipped: list[str] = []
+    frames = labelled = 0
+    matched: set[Stamp] = set()
+    topics = output_topics(prefix)
+
+    def process(writer: BagWriter | None) -> None:
+        nonlocal frames, labelled
+        bar = tqdm(total=total, desc="bag-eval", unit="frame", disable=not progress)
+        for message in bag.messages([image_topic]):
+            bar.update()
+            started = time.perf_counter()
+            try:
+                msg = bag.deserialize(message)
+                rgb = message_to_rgb(msg, message.msgtype)
+            except FRAME_ERRORS as exc:
+                skipped.append(str(exc))
+                continue
+            decoded = time.perf_counter()
+            result = pipeline(rgb)
+            overlay_start = time.perf_counter()
+            overlay = pipeline.overlay(rgb, result.labels, overlay_alpha)
+            finished = time.perf_counter()
+            stamp = Stamp.of(msg)
+            label = labels.get(stamp)
+            if label is not None:
+                if label.shape != result.labels.shape:
+                    raise BagError(
+                        f"label at stamp {stamp} on {label_topic} is "
+                        f"{label.shape[1]}x{label.shape[0]} but its image on {image_topic} "
+                        f"is {rgb.shape[1]}x{rgb.shape[0]}"
+                    )
+                confusion.update(label, result.labels)
+                matched.add(stamp)
+                labelled += 1
+            if writer is not None:
+                frame_id = msg.header.frame_id
+                for name, pixels, encoding in (
+                    ("labels", result.labels, "mono8"),
+                    ("overlay", overlay, "rgb8"),
+                    ("confidence", result.confidence, "32FC1"),
+                ):
+                    output = writer.image(stamp, frame_id, encode_raw(pixels, encoding))
+                    writer.write(topics[name], message.timestamp, output)
+            frames += 1
+            timings = {"decode": 1e3 * (decoded - started), **result.timings_ms}
+            timings["overlay"] = 1e3 * (finished - overlay_start)
+            timings["total"] = 1e3 * (finished - started)
+            latency.record(timings)
+        bar.close()
+        if frames == 0:
+            raise BagError(
+                f"no frame of {image_topic} could be decoded ({len(skipped)} skipped; "
+                f"first: {skipped[0] if skipped else 'none'})"
+            )
+
+    started = time.perf_counter()
+    if out is None:
+        process(None)
+    else:
+        with BagWriter(out, "mcap", overwrite=overwrite) as writer:
+            for topic in topics.values():
+                writer.add_topic(topic, IMAGE_TYPE)
+            process(writer)
+    elapsed = time.perf_counter() - started
+
+    iou = confusion.iou()
+    report: dict[str, Any] = {
+        "bag": str(bag.path),
+        "image_topic": image_topic,
+        "image_type": image_type,
+        "label_topic": label_topic,
+        "frames": frames,
+        "skipped_frames": len(skipped),
+        "skipped_reasons": list(dict.fromkeys(skipped))[:MAX_REASONS],
+        "labelled_frames": labelled,
+        "unlabelled_frames": frames - labelled if label_topic else None,
+        "unmatched_labels": len(set(labels) - matched) if label_topic else None,
+        "skipped_labels": len(skipped_labels) if label_topic else None,
+        "mean_iou": confusion.mean_iou() if labelled else None,
+        "pixel_accuracy": confusion.pixel_accuracy() if labelled else None,
+        "per_class_iou": (
+            {
+                name: None if np.isnan(value) else float(value)
+                for name, value in zip(pipeline.classes.names, iou, strict=True)
+            }
+            if labelled
+            else None
+        ),
+        "confusion_matrix": confusion.matrix.tolist() if labelled else None,
+        "latency_ms": latency.summary(),
+        "fps": frames / elapsed if elapsed > 0 else None,
+        "duration_s": elapsed,
+        "device": str(pipeline.device),
+        "input_size": list(pipeline.input_size),
+        "confidence_stride": pipeline.confidence_stride,
+        "output_bag": str(out) if out is not None else None,
+        "output_topics": list(topics.values()) if out is not None else None,
+    }
+    return report

@@ -1,0 +1,122 @@
+"""``seg-perception bag-eval --bag PATH --image-topic T [--label-topic L] [--out OUT.mcap]``.
+
+Runs the node's pipeline (default: the bundled checkpoint) over an image topic of a
+rosbag2 (folder, ``.db3``, ``.mcap``) or ROS 1 bag; scores it against a mono8
+class-id label topic; writes ``labels``/``overlay``/``confidence`` to an MCAP bag
+stamped like the inputs, and the report (frames, IoU, latency, fps) as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..bags.bag_eval import DEFAULT_PREFIX
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bag", required=True, help="rosbag2 folder, .mcap, .db3 or ROS 1 .bag")
+    parser.add_argument("--image-topic", required=True, help="Image or CompressedImage topic")
+    parser.add_argument("--label-topic", help="mono8 class-id Image topic, stamped like images")
+    parser.add_argument("--checkpoint", default="", help="checkpoint (default: the bundled one)")
+    parser.add_argument("--out", help="output bag: OUT.mcap, or a folder for a rosbag2 MCAP bag")
+    parser.add_argument(
+        "--json", default="out/bag_eval/metrics.json", help="report file (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--prefix", default=DEFAULT_PREFIX, help="output topic namespace (default: %(default)s)"
+    )
+    parser.add_argument("--overlay-alpha", type=float, default=0.5, help="overlay colour weight")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+
+
+def checkpoint_classes(path: Path):
+    """The classes a checkpoint predicts, with its palette (CamVid's colours by default)."""
+    from ..checkpoint import CheckpointError, load_checkpoint
+    from ..classes import CAMVID, ClassSet
+
+    payload = load_checkpoint(path)
+    names = tuple(payload["class_names"])
+    palette = payload.get("palette")
+    if palette:
+        return ClassSet(names, tuple(tuple(int(v) for v in color) for color in palette))
+    if names == CAMVID.names:
+        return CAMVID
+    raise CheckpointError(f"checkpoint {path} has no palette for its {len(names)} classes")
+
+
+def _load_pipeline(checkpoint: Path, args: argparse.Namespace):
+    import torch
+
+    from ..pipeline import SegmentationPipeline
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    classes = checkpoint_classes(checkpoint)
+    return SegmentationPipeline.from_checkpoint(checkpoint, classes, device=args.device)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..bags.bag_eval import evaluate_bag
+    from ..bags.bag_io import IMAGE_TYPE, IMAGE_TYPES, BagReader
+    from ..io_utils import write_json
+
+    if args.out and Path(args.out).exists() and not args.overwrite:
+        raise FileExistsError(f"{args.out} exists; pass --overwrite or choose another --out")
+    with BagReader(args.bag) as bag:
+        # the bag and its topics are checked before the model is loaded
+        bag.topic_type(args.image_topic, IMAGE_TYPES)
+        if args.label_topic:
+            bag.topic_type(args.label_topic, (IMAGE_TYPE,))
+        from ..checkpoint import DEFAULT_CHECKPOINT  # imports torch
+
+        checkpoint = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
+        pipeline = _load_pipeline(checkpoint, args)
+        report = evaluate_bag(
+            bag,
+            pipeline,
+            args.image_topic,
+            args.label_topic,
+            args.out,
+            prefix=args.prefix,
+            overlay_alpha=args.overlay_alpha,
+            overwrite=args.overwrite,
+        )
+    from ..evaluation.segmentation_eval import file_sha256
+
+    report = {
+        "checkpoint": str(checkpoint),
+        "checkpoint_sha256": file_sha256(checkpoint),
+        **report,
+    }
+    write_json(args.json, report)
+    _print_report(report, args.json)
+    return 0
+
+
+def _print_report(report: dict, json_path: str) -> None:
+    total = report["latency_ms"].get("total", {})
+    print(
+        f"{report['frames']} frames of {report['image_topic']} segmented, "
+        f"{report['skipped_frames']} skipped; {report['fps']:.1f} fps; latency ms "
+        f"p50 {total.get('p50', float('nan')):.1f} p90 {total.get('p90', float('nan')):.1f} "
+        f"p99 {total.get('p99', float('nan')):.1f} on {report['device']}"
+    )
+    for reason in report["skipped_reasons"]:
+        print(f"  skipped: {reason}")
+    if report["label_topic"]:
+        if report["labelled_frames"]:
+            for name, value in report["per_class_iou"].items():
+                shown = "  n/a" if value is None else f"{100 * value:5.1f}"
+                print(f"  {name:<11} IoU {shown}")
+            print(
+                f"mean IoU {100 * report['mean_iou']:.2f} % over {report['labelled_frames']} "
+                f"labelled frames (pixel accuracy {100 * report['pixel_accuracy']:.2f} %)"
+            )
+        else:
+            print(f"no label on {report['label_topic']} matched an image stamp: no IoU")
+    if report["output_bag"]:
+        print(f"wrote {report['output_bag']} ({', '.join(report['output_topics'])})")
+    print(f"wrote {json_path}")

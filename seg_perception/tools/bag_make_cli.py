@@ -1,0 +1,63 @@
+"""``seg-perception bag-make --images DIR [--labels DIR] --out OUT --rate HZ``: image
+sequence -> bag.
+
+Images (file-name order) go on ``/camera/image_raw`` (rgb8, bgr8, mono8) or
+``/camera/image_raw/compressed`` (jpeg, png), labels on ``/camera/labels`` (mono8),
+stamped ``start + i / rate``. ``OUT`` ending in ``.mcap`` or ``.db3`` is a bare rosbag2
+storage file, ``.bag`` a ROS 1 bag, anything else a rosbag2 folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..bags.bag_make import ENCODINGS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--images", required=True, help="folder of images (name order)")
+    parser.add_argument("--labels", help="folder of single-channel <image stem>.png class ids")
+    parser.add_argument("--out", required=True, help="OUT.mcap, OUT.db3, OUT.bag or a folder")
+    parser.add_argument("--rate", type=float, required=True, help="frames per second (Hz)")
+    parser.add_argument("--encoding", default="rgb8", choices=ENCODINGS, help="image encoding")
+    parser.add_argument("--frame-id", default="camera", help="header frame_id")
+    parser.add_argument(
+        "--storage",
+        choices=["mcap", "sqlite3"],
+        help="rosbag2 storage of a folder OUT (default mcap; .mcap/.db3 imply it)",
+    )
+    parser.add_argument("--ros1", action="store_true", help="write a ROS 1 bag (OUT.bag)")
+    parser.add_argument("--jpeg-quality", type=int, default=95, help="JPEG quality (1..100)")
+    parser.add_argument(
+        "--start-time", type=float, help="first stamp, seconds since the epoch (default: now)"
+    )
+    parser.add_argument("--limit", type=int, help="use only the first N images")
+    parser.add_argument("--compress", action="store_true", help="zstd chunk compression (MCAP)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..bags.bag_make import make_bag
+
+    if args.ros1 and args.storage:
+        raise ValueError("--ros1 and --storage exclude each other")
+    made = make_bag(
+        args.images,
+        args.out,
+        args.rate,
+        encoding=args.encoding,
+        labels=args.labels,
+        frame_id=args.frame_id,
+        storage="ros1" if args.ros1 else args.storage,
+        jpeg_quality=args.jpeg_quality,
+        start_time=args.start_time,
+        limit=args.limit,
+        compress=args.compress,
+        overwrite=args.overwrite,
+    )
+    topics = made.image_topic + (f" and {made.label_topic}" if made.label_topic else "")
+    print(
+        f"wrote {made.path} ({made.storage}, {made.size_bytes / 1e6:.1f} MB): {made.frames} "
+        f"frames ({args.encoding}) at {args.rate:g} Hz on {topics}, first stamp {made.first_stamp}"
+    )
+    return 0

@@ -1,0 +1,32 @@
+"""``seg-perception bag-record --topics ... --out OUT.mcap [--duration S]``: live -> MCAP.
+
+Subscribes each topic once a publisher of it appears and writes an MCAP rosbag2
+(``OUT.mcap`` file, or a folder with ``metadata.yaml`` for any other name) with the
+message definitions embedded. Ends after ``--duration`` seconds or on Ctrl-C; the
+bag appears at ``OUT`` only when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--topics", nargs="+", required=True, help="topics to record")
+    parser.add_argument("--out", required=True, help="OUT.mcap, or a folder for a rosbag2 bag")
+    parser.add_argument("--duration", type=float, help="seconds to record (default: until Ctrl-C)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..bags.bag_io import BagWriter
+
+    if args.duration is not None and args.duration <= 0:
+        raise ValueError(f"--duration must be positive, got {args.duration}")
+    with BagWriter(args.out, "mcap", overwrite=args.overwrite) as writer:
+        from ..nodes.bag_recorder import record_bag
+
+        record_bag(writer, args.topics, args.duration)
+    counts = ", ".join(f"{topic} {count}" for topic, count in writer.counts.items())
+    print(f"wrote {args.out}: {counts or 'no messages'}")
+    return 0
