@@ -61,6 +61,7 @@ def evaluate_bag(
     *,
     prefix: str = DEFAULT_PREFIX,
     overlay_alpha: float = 0.5,
+    compress: bool = False,
     overwrite: bool = False,
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -74,6 +75,7 @@ def evaluate_bag(
         out: output bag (``*.mcap`` file or rosbag2 folder, MCAP storage); None = none.
         prefix: namespace of the output topics.
         overlay_alpha: colour weight of the overlay.
+        compress: zstd chunk compression of ``out`` (about a third smaller on CamVid).
         overwrite: replace an existing ``out``.
         progress: show a tqdm bar.
 
@@ -153,7 +155,7 @@ def evaluate_bag(
     if out is None:
         process(None)
     else:
-        with BagWriter(out, "mcap", overwrite=overwrite) as writer:
+        with BagWriter(out, "mcap", compress=compress, overwrite=overwrite) as writer:
             for topic in topics.values():
                 writer.add_topic(topic, IMAGE_TYPE)
             process(writer)

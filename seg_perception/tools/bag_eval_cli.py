@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overlay-alpha", type=float, default=0.5, help="overlay colour weight")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    parser.add_argument("--compress", action="store_true", help="zstd chunks in --out")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
 
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             args.out,
             prefix=args.prefix,
             overlay_alpha=args.overlay_alpha,
+            compress=args.compress,
             overwrite=args.overwrite,
         )
     from ..evaluation.segmentation_eval import file_sha256
