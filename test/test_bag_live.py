@@ -22,9 +22,10 @@ import pytest
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
-from seg_perception.bags.bag_io import IMAGE_TYPE, BagReader, Stamp
+from seg_perception.bags.bag_io import IMAGE_TYPE, BagReader, Stamp, UnsupportedImageError
 from seg_perception.bags.bag_make import IMAGE_TOPIC, make_bag
 from seg_perception.data.camvid import read_rgb
+from seg_perception.nodes.message_types import message_class
 from seg_perception.samples import CAMVID_SAMPLE
 
 if TYPE_CHECKING:
@@ -145,3 +146,10 @@ def test_play_into_node_and_record_its_outputs(
     # the node drops frames that go stale while it is busy; at 2.5 Hz it keeps up
     assert len(complete) >= FRAMES // 2, node.report(f"complete outputs for {len(complete)}")
     assert node.alive(), node.report("node died")
+
+
+def test_message_classes_come_from_type_names() -> None:
+    assert message_class(IMAGE_TYPE) is Image
+    for name in ("nope_msgs/msg/Thing", "sensor_msgs/msg/Nope", "sensor_msgs/srv/Image", "x"):
+        with pytest.raises(UnsupportedImageError, match="unsupported message type"):
+            message_class(name)
