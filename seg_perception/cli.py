@@ -19,6 +19,7 @@ VERBS = {
     "bench": ("seg_perception.tools.bench", "per-stage latency and DDS throughput"),
     "train": ("seg_perception.tools.train_cli", "train a segmentation model on CamVid"),
     "eval": ("seg_perception.tools.eval_cli", "evaluate a checkpoint on CamVid"),
+    "plot-log": ("seg_perception.tools.plot_log_cli", "plot a training log.csv"),
     "models": ("seg_perception.tools.models_cli", "parameters, GFLOPs and CPU ms of each model"),
     "export": ("seg_perception.tools.export_cli", "strip a training checkpoint for inference"),
     "bag-eval": ("seg_perception.tools.bag_eval_cli", "segment and score an image topic of a bag"),
