@@ -1,13 +1,15 @@
 """Conversions between ROS image message fields and NumPy arrays (no ROS imports).
 
 The node and the bag tools share these, so a ``sensor_msgs/Image`` or
-``CompressedImage`` decodes the same way live and offline. Every malformed input
-raises ``ImageDecodeError`` with a one-line reason.
+``CompressedImage`` decodes the same way live and offline: rclpy and ``rosbags``
+messages have the same field names, so the ``*_msg_*`` functions take either. Every
+malformed input raises ``ImageDecodeError`` with a one-line reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -16,6 +18,10 @@ __all__ = [
     "ImageDecodeError",
     "RawImage",
     "SUPPORTED_INPUT_ENCODINGS",
+    "raw_image_of",
+    "image_msg_to_array",
+    "image_msg_to_rgb",
+    "compressed_msg_to_rgb",
     "decode_raw",
     "encode_raw",
     "decode_compressed",
@@ -48,8 +54,26 @@ class RawImage:
     width: int
     encoding: str
     step: int
-    data: bytes
+    data: bytes | memoryview
     is_bigendian: bool = False
+
+
+def _shared_bytes(data: Any) -> memoryview:
+    """A message's ``data`` as read-only bytes, shared rather than copied: a NumPy uint8
+    array (``rosbags``), an ``array.array('B')`` (rclpy) or ``bytes``."""
+    return memoryview(data).cast("B").toreadonly()
+
+
+def raw_image_of(msg: Any) -> RawImage:
+    """The fields of a ``sensor_msgs/Image`` from rclpy or ``rosbags`` (pixels not copied)."""
+    return RawImage(
+        int(msg.height),
+        int(msg.width),
+        msg.encoding,
+        int(msg.step),
+        _shared_bytes(msg.data),
+        bool(msg.is_bigendian),
+    )
 
 
 def decode_raw(image: RawImage, encodings: tuple[str, ...] = tuple(_LAYOUTS)) -> np.ndarray:
@@ -117,11 +141,11 @@ def encode_raw(pixels: np.ndarray, encoding: str) -> RawImage:
     return RawImage(height, width, encoding, width * channels * dtype.itemsize, data)
 
 
-def decode_compressed(data: bytes, format_: str = "") -> np.ndarray:
+def decode_compressed(data: bytes | memoryview, format_: str = "") -> np.ndarray:
     """Decode a JPEG/PNG ``CompressedImage`` payload to (H, W, 3) uint8 RGB."""
     if not data:
         raise ImageDecodeError(f"empty compressed image (format {format_!r})")
-    buffer = np.frombuffer(bytes(data), dtype=np.uint8)
+    buffer = np.frombuffer(data, dtype=np.uint8)
     bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
     if bgr is None:
         raise ImageDecodeError(
@@ -150,3 +174,18 @@ def encode_compressed(
     if not ok:
         raise ValueError(f"cannot encode image as {image_format}")
     return buffer.tobytes()
+
+
+def image_msg_to_array(msg: Any) -> np.ndarray:
+    """Pixels of an ``Image`` of any supported encoding (32FC1 too) in its own layout."""
+    return decode_raw(raw_image_of(msg))
+
+
+def image_msg_to_rgb(msg: Any) -> np.ndarray:
+    """(H, W, 3) uint8 RGB from an rgb8/bgr8/rgba8/bgra8/mono8/mono16 ``Image``."""
+    return to_rgb(decode_raw(raw_image_of(msg), SUPPORTED_INPUT_ENCODINGS), msg.encoding)
+
+
+def compressed_msg_to_rgb(msg: Any) -> np.ndarray:
+    """(H, W, 3) uint8 RGB from a JPEG/PNG ``CompressedImage``."""
+    return decode_compressed(_shared_bytes(msg.data), msg.format)

@@ -22,8 +22,9 @@ import pytest
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
-from seg_perception.bags.bag_io import IMAGE_TYPE, BagReader, Stamp, UnsupportedImageError
 from seg_perception.bags.bag_make import IMAGE_TOPIC, make_bag
+from seg_perception.bags.bag_reader import BagReader
+from seg_perception.bags.image_messages import IMAGE_TYPE, Stamp, UnsupportedImageError
 from seg_perception.data.camvid import read_rgb
 from seg_perception.nodes.message_types import message_class
 from seg_perception.samples import CAMVID_SAMPLE

@@ -21,20 +21,19 @@ import pytest
 import torch
 
 from seg_perception.bags.bag_eval import evaluate_bag, output_topics
-from seg_perception.bags.bag_io import (
+from seg_perception.bags.bag_formats import ros2_typestore
+from seg_perception.bags.bag_make import ENCODINGS, LABEL_TOPIC, make_bag
+from seg_perception.bags.bag_reader import BagReader, read_frames
+from seg_perception.bags.bag_writer import BagWriter
+from seg_perception.bags.image_messages import (
     COMPRESSED_TYPE,
     IMAGE_TYPE,
     BagError,
-    BagReader,
-    BagWriter,
     Stamp,
     UnsupportedImageError,
     message_to_label,
     message_to_rgb,
-    read_frames,
-    ros2_typestore,
 )
-from seg_perception.bags.bag_make import ENCODINGS, LABEL_TOPIC, make_bag
 from seg_perception.classes import CAMVID
 from seg_perception.cli import main as cli_main
 from seg_perception.data.camvid import DATA_ROOT_ENV, read_label, read_rgb

@@ -12,18 +12,16 @@ from seg_perception.image_codec import (
     SUPPORTED_INPUT_ENCODINGS,
     ImageDecodeError,
     RawImage,
+    compressed_msg_to_rgb,
     decode_compressed,
     decode_raw,
     encode_compressed,
     encode_raw,
-    to_rgb,
-)
-from seg_perception.nodes.ros_image import (
-    array_to_image_msg,
-    compressed_msg_to_rgb,
     image_msg_to_array,
     image_msg_to_rgb,
+    to_rgb,
 )
+from seg_perception.nodes.ros_image import array_to_image_msg
 
 HEIGHT, WIDTH = 5, 7
 

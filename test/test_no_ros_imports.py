@@ -18,7 +18,10 @@ ROS_FREE_MODULES = (
     "seg_perception.checkpoint",
     "seg_perception.image_codec",
     "seg_perception.node_params",
-    "seg_perception.bags.bag_io",
+    "seg_perception.bags.image_messages",
+    "seg_perception.bags.bag_formats",
+    "seg_perception.bags.bag_reader",
+    "seg_perception.bags.bag_writer",
     "seg_perception.bags.bag_make",
     "seg_perception.bags.bag_eval",
 )

@@ -25,17 +25,9 @@ from tqdm import tqdm
 from ..evaluation.metrics import ConfusionMatrix
 from ..image_codec import encode_raw
 from ..latency_stats import LatencyStats
-from .bag_io import (
-    FRAME_ERRORS,
-    IMAGE_TYPE,
-    IMAGE_TYPES,
-    BagError,
-    BagReader,
-    BagWriter,
-    Stamp,
-    message_to_rgb,
-    read_labels,
-)
+from .bag_reader import BagReader, read_labels
+from .bag_writer import BagWriter
+from .image_messages import FRAME_ERRORS, IMAGE_TYPE, IMAGE_TYPES, BagError, Stamp, message_to_rgb
 
 if TYPE_CHECKING:
     from ..pipeline import SegmentationPipeline

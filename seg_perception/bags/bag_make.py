@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from ..data.camvid import read_rgb
 from ..image_codec import encode_compressed, encode_raw
-from .bag_io import COMPRESSED_TYPE, IMAGE_TYPE, BagWriter, Stamp
+from .bag_writer import BagWriter
+from .image_messages import COMPRESSED_TYPE, IMAGE_TYPE, Stamp
 
 __all__ = [
     "ENCODINGS",

@@ -17,7 +17,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from tqdm import tqdm
 
-from ..bags.bag_io import BagReader
+from ..bags.bag_reader import BagReader
 from .message_types import message_class
 
 __all__ = ["BagPlayer", "play_bag"]

@@ -19,7 +19,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from tqdm import tqdm
 
-from ..bags.bag_io import BagWriter
+from ..bags.bag_writer import BagWriter
 from .message_types import message_class
 
 __all__ = ["BagRecorder", "record_bag"]

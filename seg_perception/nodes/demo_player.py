@@ -10,7 +10,8 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
-from .ros_image import array_to_image_msg, image_msg_to_array
+from ..image_codec import image_msg_to_array
+from .ros_image import array_to_image_msg
 
 __all__ = ["DemoPlayer", "stamp_key"]
 

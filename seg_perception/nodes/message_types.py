@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from ..bags.bag_io import UnsupportedImageError
+from ..bags.image_messages import UnsupportedImageError
 
 __all__ = ["message_class"]
 

@@ -29,14 +29,14 @@ from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 
 from ..checkpoint import DEFAULT_CHECKPOINT, CheckpointError, load_model
-from ..image_codec import ImageDecodeError
+from ..image_codec import ImageDecodeError, compressed_msg_to_rgb, image_msg_to_rgb
 from ..latency_stats import LatencyStats
 from ..models import build_model
 from ..node_params import PARAMETER_DOCS, ParameterError, SegmentationParams
 from ..pipeline import SegmentationPipeline
 from .diagnostics import diagnostic_array
 from .qos import image_publisher_qos, image_subscription_qos
-from .ros_image import array_to_image_msg, compressed_msg_to_rgb, image_msg_to_rgb
+from .ros_image import array_to_image_msg
 
 __all__ = ["SegmentationNode", "main"]
 

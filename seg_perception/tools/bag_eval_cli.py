@@ -61,7 +61,8 @@ def _load_pipeline(checkpoint: Path, args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from ..bags.bag_eval import evaluate_bag
-    from ..bags.bag_io import IMAGE_TYPE, IMAGE_TYPES, BagReader
+    from ..bags.bag_reader import BagReader
+    from ..bags.image_messages import IMAGE_TYPE, IMAGE_TYPES
     from ..io_utils import write_json
 
     if args.out and Path(args.out).exists() and not args.overwrite:

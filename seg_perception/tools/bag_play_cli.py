@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _select_topics(bag, requested: list[str] | None) -> list[str]:
     """The requested topics (each checked), or every topic whose type can be published."""
-    from ..bags.bag_io import UnsupportedImageError
+    from ..bags.image_messages import UnsupportedImageError
     from ..nodes.message_types import message_class
 
     if requested:
@@ -51,7 +51,7 @@ def _select_topics(bag, requested: list[str] | None) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bags.bag_io import BagReader
+    from ..bags.bag_reader import BagReader
 
     if args.rate <= 0:
         raise ValueError(f"--rate must be positive, got {args.rate}")

@@ -73,7 +73,7 @@ def _strip(
 
 def _bag_frames(args: argparse.Namespace) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """The frames of ``--bag`` as ``(name, rgb, label)``; unlabelled pixels are ignored."""
-    from ..bags.bag_io import BagReader, image_topics, read_frames
+    from ..bags.bag_reader import BagReader, image_topics, read_frames
     from ..classes import IGNORE_INDEX
 
     with BagReader(args.bag) as bag:
