@@ -11,6 +11,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
 from ..image_codec import image_msg_to_array
+from .ros_graph import NodeProcess, spin_until
 from .ros_image import array_to_image_msg
 
 __all__ = ["DemoPlayer", "stamp_key"]
@@ -70,6 +71,38 @@ class DemoPlayer(Node):
         self.sent[(header_stamp.sec, header_stamp.nanosec)] = (self.published, time.monotonic())
         self.image_pub.publish(msg)
         self.published += 1
+
+    def play_through(
+        self, executor, node: NodeProcess, rate: float, startup_timeout: float
+    ) -> float:
+        """Wait until the started ``node`` is connected, play every frame at ``rate`` Hz
+        and wait for its outputs; returns seconds from the first frame to the end.
+
+        Raises:
+            ChildProcessError: the node did not connect in time or exited at start-up
+                (with the node's last log line).
+        """
+        connected = spin_until(
+            executor, lambda: self.connected() or not node.alive(), startup_timeout
+        )
+        if not node.alive():
+            lines = [line for line in node.log_text().splitlines() if line.strip()]
+            reason = lines[-1] if lines else "no output"
+            raise ChildProcessError(f"{node.executable} exited at start-up: {reason}")
+        if not connected:
+            raise ChildProcessError(
+                f"{node.executable} did not connect within {startup_timeout:.0f} s"
+            )
+        started = time.monotonic()
+        self.play(rate)
+        spin_until(executor, self.finished_publishing, len(self.frames) / rate + 10)
+        spin_until(executor, lambda: self.all_received() or not node.alive(), 15.0)
+        return time.monotonic() - started
+
+    def output_fps(self) -> float:
+        """Label images received per second, first to last."""
+        times = sorted(self.received_at.values())
+        return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
 
     def finished_publishing(self) -> bool:
         return self.published >= len(self.frames)

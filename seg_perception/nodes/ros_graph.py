@@ -100,6 +100,7 @@ class NodeProcess:
         env: dict[str, str] | None = None,
         log_path: str | os.PathLike | None = None,
     ):
+        self.executable = executable
         self.command = [*node_command(executable), "--ros-args", *ros_args]
         self.env = env
         self.log_path = Path(log_path) if log_path else None

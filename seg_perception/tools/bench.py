@@ -96,7 +96,7 @@ def _end_to_end(size, args) -> dict:
     from rclpy.executors import SingleThreadedExecutor
 
     from ..nodes.demo_player import DemoPlayer
-    from ..nodes.ros_graph import NodeProcess, spin_until
+    from ..nodes.ros_graph import NodeProcess
     from ..package_files import config_file
 
     count = max(2, int(args.rate * args.seconds))
@@ -116,20 +116,14 @@ def _end_to_end(size, args) -> dict:
     player = DemoPlayer(frames, "/bench/image_raw", "/segmentation_node")
     executor.add_node(player)
     with NodeProcess("segmentation_node", ros_args) as node:
-        if not spin_until(executor, lambda: player.connected() or not node.alive(), 60.0):
-            raise RuntimeError("segmentation_node did not connect within 60 s")
-        player.play(args.rate)
-        spin_until(executor, player.finished_publishing, args.seconds + 10)
-        spin_until(executor, player.all_received, 10.0)
+        player.play_through(executor, node, args.rate, 60.0)
     executor.shutdown()
     player.destroy_node()
-    times = sorted(player.received_at.values())
-    fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
     latency = percentiles([1e3 * v for v in player.latency_s.values()])
     return {
         "published": player.published,
         "received": len(player.labels),
-        "output_fps": fps,
+        "output_fps": player.output_fps(),
         "latency_ms": latency,
         "publish_rate_hz": args.rate,
     }

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import cv2
@@ -135,19 +134,7 @@ def run(args: argparse.Namespace) -> int:
                 f"started {NODE_NAME} (pid {node.process.pid}, "
                 f"ROS_DOMAIN_ID {env['ROS_DOMAIN_ID']})"
             )
-            if not spin_until(
-                executor, lambda: player.connected() or not node.alive(), args.startup_timeout
-            ):
-                raise RuntimeError(
-                    f"{NODE_NAME} did not connect within {args.startup_timeout:.0f} s"
-                )
-            if not node.alive():
-                raise RuntimeError(f"{NODE_NAME} exited at start-up:\n{node.log_text()[-2000:]}")
-            started = time.monotonic()
-            player.play(args.rate)
-            spin_until(executor, player.finished_publishing, len(frames) / args.rate + 10)
-            spin_until(executor, lambda: player.all_received() or not node.alive(), 15.0)
-            duration = time.monotonic() - started
+            duration = player.play_through(executor, node, args.rate, args.startup_timeout)
             spin_until(executor, lambda: player.last_diagnostics is not None, 3.0)
         finally:
             exit_code = node.stop()
@@ -165,12 +152,6 @@ def _summarise(player, frames, duration: float, exit_code: int | None) -> dict:
     for index, labels in player.labels.items():
         confusion.update(frames[index][2], labels)
     latencies = [1e3 * v for v in player.latency_s.values()]
-    received_times = sorted(player.received_at.values())
-    output_fps = (
-        (len(received_times) - 1) / (received_times[-1] - received_times[0])
-        if len(received_times) > 1
-        else 0.0
-    )
     iou = confusion.iou()
     return {
         "frames_in": player.published,
@@ -178,7 +159,7 @@ def _summarise(player, frames, duration: float, exit_code: int | None) -> dict:
         "overlays_out": len(player.overlays),
         "confidence_out": len(player.confidence),
         "duration_s": round(duration, 2),
-        "output_fps": round(output_fps, 2),
+        "output_fps": round(player.output_fps(), 2),
         "latency_ms": {k: round(v, 1) for k, v in percentiles(latencies).items()},
         "mean_iou": round(confusion.mean_iou(), 4),
         "pixel_accuracy": round(confusion.pixel_accuracy(), 4),
