@@ -113,6 +113,44 @@ def test_resume_continues_at_next_epoch(
     assert [row["epoch"] for row in last["history"]] == [0, 1, 2]
 
 
+def test_fine_tune_on_train_plus_val_keeps_the_final_epoch(
+    trained_run: Path, data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = dataclasses.replace(
+        tiny_config(tmp_path, epochs=2),
+        init_checkpoint=str(trained_run / "best.pt"),
+        train_split="train+val",
+        select_on_val=False,
+        eval_every=5,  # the final epoch validates anyway
+    )
+    best = train(config, data_root, device="cpu")
+    assert f"initial weights from {trained_run / 'best.pt'}" in capsys.readouterr().out
+    assert load_checkpoint(best)["epoch"] == 1  # the final epoch, not a val pick
+    rows = read_log(tmp_path / "log.csv")
+    assert [row["val_miou"] != "" for row in rows] == [False, True]
+
+
+def test_fine_tune_refuses_another_model(trained_run: Path, data_root: Path, tmp_path: Path) -> None:
+    config = dataclasses.replace(
+        tiny_config(tmp_path, epochs=1),
+        model_kwargs={"inter_channels": 32},
+        init_checkpoint=str(trained_run / "best.pt"),
+    )
+    with pytest.raises(ValueError, match="holds lraspp"):
+        train(config, data_root, device="cpu")
+
+
+def test_camvid_joins_splits(data_root: Path) -> None:
+    train_set = CamVid(data_root, "train", EvalTransform())
+    val_set = CamVid(data_root, "val", EvalTransform(), limit=3)
+    joined = CamVid(data_root, "train+val", EvalTransform(), limit=len(train_set) + 3)
+    assert joined.stems == train_set.stems + val_set.stems
+    assert joined.label_paths[-1] == val_set.label_paths[-1]
+    assert "valannot" in str(joined.label_paths[-1])
+    with pytest.raises(ValueError, match="unknown CamVid split 'dev'"):
+        CamVid(data_root, "train+dev", EvalTransform())
+
+
 def test_camvid_maps_unlabelled_to_ignore(data_root: Path) -> None:
     dataset = CamVid(data_root, "val", EvalTransform(), limit=2)
     assert len(dataset) == 2
@@ -221,6 +259,18 @@ def test_load_train_config_overrides(tmp_path: Path) -> None:
     assert config.crop_size == (64, 96)
 
 
+def test_load_train_config_base_chain(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "root.yaml").write_text("model: fcn8s\nepochs: 9\nlr: 0.01\n")
+    (tmp_path / "sub" / "mid.yaml").write_text("base: ../root.yaml\nepochs: 4\n")
+    (tmp_path / "sub" / "leaf.yaml").write_text("base: mid.yaml\nloss: ce\n")
+    config = load_train_config(tmp_path / "sub" / "leaf.yaml")
+    assert (config.model, config.epochs, config.lr, config.loss) == ("fcn8s", 4, 0.01, "ce")
+    (tmp_path / "root.yaml").write_text("base: sub/leaf.yaml\n")
+    with pytest.raises(ValueError, match="cycle"):
+        load_train_config(tmp_path / "sub" / "leaf.yaml")
+
+
 def test_train_config_validation() -> None:
     with pytest.raises(ValueError, match="positive"):
         TrainConfig(epochs=0)
@@ -228,15 +278,20 @@ def test_train_config_validation() -> None:
         TrainConfig(lr=0.0)
     with pytest.raises(ValueError, match="class_weighting"):
         TrainConfig(class_weighting="inverse")
+    with pytest.raises(ValueError, match="select_on_val: false"):
+        TrainConfig(train_split="train+val")
 
 
-def test_shipped_train_config_loads() -> None:
+def test_shipped_train_configs_load() -> None:
     config = load_train_config(REPO / "config" / "train" / "lraspp_camvid.yaml")
-    assert config.model in MODEL_NAMES
-    assert config.loss in LOSS_NAMES
     assert config.crop_size == (288, 384)
     assert config.scale_range == (0.75, 1.5)
     assert dataclasses.asdict(config)["out_dir"] == "runs/lraspp_camvid"
+    paths = sorted((REPO / "config" / "train").rglob("*.yaml"))
+    configs = [load_train_config(path) for path in paths]
+    assert {c.model for c in configs} == set(MODEL_NAMES)
+    assert {c.loss for c in configs} == set(LOSS_NAMES)
+    assert len({c.out_dir for c in configs}) == len(configs)  # no run overwrites another
 
 
 @pytest.fixture(scope="module")

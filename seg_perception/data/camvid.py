@@ -82,7 +82,7 @@ class CamVid(Dataset):
 
     Args:
         data_root: folder holding ``camvid/``.
-        split: ``train``, ``val`` or ``test``.
+        split: ``train``, ``val`` or ``test``, or several joined by ``+`` (``train+val``).
         transform: ``(rgb, label) -> (image tensor, label tensor)``.
         limit: keep only the first ``limit`` frames (for smoke runs).
     """
@@ -94,15 +94,25 @@ class CamVid(Dataset):
         transform: Callable[[np.ndarray, np.ndarray], tuple[torch.Tensor, torch.Tensor]],
         limit: int | None = None,
     ):
-        if split not in SPLITS:
-            raise ValueError(f"unknown CamVid split {split!r}; choose from {', '.join(SPLITS)}")
         folder = Path(data_root) / "camvid"
-        list_file = folder / f"{split}.txt"
-        if not list_file.is_file():
-            raise FileNotFoundError(f"{list_file} not found: is {data_root} a CamVid data root?")
-        self.stems = [s for s in list_file.read_text().split() if s][:limit]
-        self.image_paths = [find_image(folder / split, stem) for stem in self.stems]
-        self.label_paths = [folder / f"{split}annot" / f"{stem}.png" for stem in self.stems]
+        self.stems, self.image_paths, self.label_paths = [], [], []
+        for part in split.split("+"):
+            if part not in SPLITS:
+                raise ValueError(
+                    f"unknown CamVid split {part!r}; choose from {', '.join(SPLITS)}"
+                )
+            list_file = folder / f"{part}.txt"
+            if not list_file.is_file():
+                raise FileNotFoundError(
+                    f"{list_file} not found: is {data_root} a CamVid data root?"
+                )
+            stems = [s for s in list_file.read_text().split() if s]
+            self.stems += stems
+            self.image_paths += [find_image(folder / part, stem) for stem in stems]
+            self.label_paths += [folder / f"{part}annot" / f"{stem}.png" for stem in stems]
+        self.stems = self.stems[:limit]
+        self.image_paths = self.image_paths[:limit]
+        self.label_paths = self.label_paths[:limit]
         self.images = [read_rgb(p) for p in self.image_paths]
         self.labels = [read_label(p) for p in self.label_paths]
         self.transform = transform

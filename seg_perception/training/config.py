@@ -40,6 +40,10 @@ class TrainConfig:
     train_limit: int | None = None  # use only the first N training frames (smoke runs)
     val_limit: int | None = None
     out_dir: str = "runs/lraspp_camvid"
+    train_split: str = "train"  # CamVid split(s) to train on, e.g. train+val
+    # best.pt is the best validation epoch; false: the final epoch (needed when val is trained on)
+    select_on_val: bool = True
+    init_checkpoint: str | None = None  # fine-tune: start from these weights, fresh schedule
 
     def __post_init__(self) -> None:
         self.crop_size = tuple(self.crop_size)  # type: ignore[assignment]
@@ -50,15 +54,35 @@ class TrainConfig:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.class_weighting not in ("median_frequency", "enet", "none"):
             raise ValueError(f"unknown class_weighting {self.class_weighting!r}")
+        if "val" in self.train_split.split("+") and self.select_on_val:
+            raise ValueError(
+                f"train_split {self.train_split!r} trains on val: set select_on_val: false"
+            )
         if self.loss == "weighted_ce" and self.class_weighting == "none":
             raise ValueError("loss weighted_ce needs class_weighting median_frequency or enet")
 
 
-def load_train_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
-    """Read a YAML config; unknown keys are an error, ``overrides`` (not None) win."""
-    data = yaml.safe_load(Path(path).read_text()) or {}
+def _read_config_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A config file's keys, on top of those of its ``base:`` file (relative to it)."""
+    if path.resolve() in seen:
+        raise ValueError(f"{path}: base configs form a cycle")
+    data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path} must hold a mapping of config keys")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    merged = _read_config_mapping(path.parent / base, (*seen, path.resolve()))
+    merged.update(data)
+    return merged
+
+
+def load_train_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
+    """Read a YAML config; unknown keys are an error, ``overrides`` (not None) win.
+
+    A ``base: other.yaml`` key (relative to the file) starts from that file's keys.
+    """
+    data = _read_config_mapping(Path(path))
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = set(data) - known
     if unknown:

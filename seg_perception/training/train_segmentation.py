@@ -100,6 +100,24 @@ def evaluate(model: nn.Module, dataset: CamVid, device: torch.device) -> Confusi
     return confusion
 
 
+def _load_initial_weights(model: nn.Module, config: TrainConfig) -> None:
+    """Fine-tuning start: weights of a checkpoint of the same model and classes."""
+    state = load_checkpoint(config.init_checkpoint)
+    if state["model_name"] != config.model or dict(state.get("model_kwargs", {})) != dict(
+        config.model_kwargs
+    ):
+        raise ValueError(
+            f"init_checkpoint {config.init_checkpoint} holds {state['model_name']} "
+            f"{state.get('model_kwargs', {})}, not {config.model} {config.model_kwargs}"
+        )
+    if list(state["class_names"]) != list(CAMVID.names):
+        raise ValueError(f"init_checkpoint {config.init_checkpoint} has other classes")
+    model.load_state_dict(
+        {k: v.float() if v.is_floating_point() else v for k, v in state["state_dict"].items()}
+    )
+    tqdm.write(f"initial weights from {config.init_checkpoint}")
+
+
 def _payload(config: TrainConfig, model: nn.Module) -> dict:
     return {
         "model_name": config.model,
@@ -125,7 +143,7 @@ def train(
     rng = np.random.default_rng(config.seed)
     train_set = CamVid(
         data_root,
-        "train",
+        config.train_split,
         TrainTransform(config.crop_size, config.scale_range, config.color_jitter, rng),
         limit=config.train_limit,
     )
@@ -145,6 +163,8 @@ def train(
         generator=torch.Generator().manual_seed(config.seed),
     )
     model = build_model(config.model, CAMVID.num_classes, **config.model_kwargs)
+    if config.init_checkpoint and not resume:
+        _load_initial_weights(model, config)
     model = model.to(dev, memory_format=torch.channels_last)
     use_weights = config.loss != "ce" and config.class_weighting != "none"
     weights = _class_weights(train_set, config) if use_weights else None
@@ -189,7 +209,9 @@ def train(
             confusion = evaluate(model, val_set, dev)
             row["val_miou"] = round(confusion.mean_iou(), 5)
             row["val_pixel_acc"] = round(confusion.pixel_accuracy(), 5)
-            if row["val_miou"] > best_miou:
+            if row["val_miou"] > best_miou or (
+                (final or out_of_time) and not config.select_on_val
+            ):
                 best_miou = row["val_miou"]
                 save_checkpoint(
                     best_path, {**_payload(config, model), "epoch": epoch, "best_score": best_miou}
