@@ -130,7 +130,9 @@ def test_fine_tune_on_train_plus_val_keeps_the_final_epoch(
     assert [row["val_miou"] != "" for row in rows] == [False, True]
 
 
-def test_fine_tune_refuses_another_model(trained_run: Path, data_root: Path, tmp_path: Path) -> None:
+def test_fine_tune_refuses_another_model(
+    trained_run: Path, data_root: Path, tmp_path: Path
+) -> None:
     config = dataclasses.replace(
         tiny_config(tmp_path, epochs=1),
         model_kwargs={"inter_channels": 32},
