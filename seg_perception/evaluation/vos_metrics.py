@@ -50,9 +50,7 @@ def boundary_f(prediction: np.ndarray, truth: np.ndarray, tolerance: float = 0.0
     """Boundary F-measure; ``tolerance`` below 1 is a fraction of the image diagonal."""
     if prediction.shape != truth.shape:
         raise ValueError(f"mask shapes differ: {prediction.shape} and {truth.shape}")
-    radius = (
-        int(tolerance) if tolerance >= 1 else math.ceil(tolerance * math.hypot(*truth.shape))
-    )
+    radius = int(tolerance) if tolerance >= 1 else math.ceil(tolerance * math.hypot(*truth.shape))
     predicted_boundary = boundary_map(prediction)
     true_boundary = boundary_map(truth)
     n_predicted = np.count_nonzero(predicted_boundary)
