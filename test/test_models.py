@@ -67,9 +67,18 @@ def test_resnet18_cannot_be_dilated() -> None:
         build_encoder("resnet18", dilated=True)
 
 
-@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_large"])
-def test_encoder_strides_match_feature_sizes(name: str) -> None:
-    encoder = build_encoder(name).eval()
+@pytest.mark.parametrize(
+    ("name", "dilated"),
+    [
+        ("resnet18", False),
+        ("resnet50", True),
+        ("mobilenet_v3_large", False),
+        ("mobilenet_v3_large", True),
+        ("mobilenet_v3_small", True),
+    ],
+)
+def test_encoder_strides_match_feature_sizes(name: str, dilated: bool) -> None:
+    encoder = build_encoder(name, dilated=dilated).eval()
     with torch.inference_mode():
         features = encoder(torch.randn(1, 3, 64, 96))
     for level, feature in features.items():

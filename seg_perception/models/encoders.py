@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import torch
 from torch import nn
-from torchvision.models import mobilenet_v3_large, resnet18, resnet50
+from torchvision.models import mobilenet_v3_large, mobilenet_v3_small, resnet18, resnet50
 from torchvision.models._utils import IntermediateLayerGetter
 
 __all__ = ["Encoder", "build_encoder", "ENCODER_NAMES"]
@@ -79,25 +79,44 @@ def _resnet(depth: int, dilated: bool, in_channels: int) -> Encoder:
     return Encoder(body, channels, dict(zip(keys, strides, strict=True)))
 
 
-def _mobilenet_v3(dilated: bool, in_channels: int) -> Encoder:
-    features = mobilenet_v3_large(weights=None, dilated=dilated).features
+# Blocks that end each stride level in torchvision's MobileNetV3 layouts:
+# Large: 1 -> 1/2 (16 ch), 3 -> 1/4 (24), 6 -> 1/8 (40), 12 -> 1/16 (112), 16 -> 1/32 (960).
+# Small: 0 -> 1/2 (16 ch), 1 -> 1/4 (16), 3 -> 1/8 (24), 8 -> 1/16 (48), 12 -> 1/32 (576).
+_MOBILENET_V3_ENDS = {
+    "large": {
+        "1": ("c1", 16),
+        "3": ("c2", 24),
+        "6": ("c3", 40),
+        "12": ("c4", 112),
+        "16": ("c5", 960),
+    },
+    "small": {
+        "0": ("c1", 16),
+        "1": ("c2", 16),
+        "3": ("c3", 24),
+        "8": ("c4", 48),
+        "12": ("c5", 576),
+    },
+}
+
+
+def _mobilenet_v3(size: str, dilated: bool, in_channels: int) -> Encoder:
+    build = mobilenet_v3_large if size == "large" else mobilenet_v3_small
+    features = build(weights=None, dilated=dilated).features
     _first_conv_in_channels(features, in_channels)
     # torchvision's BN momentum 0.01 suits fine-tuning; from scratch the weights move
     # fast and such slow running statistics make eval-mode predictions collapse.
     for module in features.modules():
         if isinstance(module, nn.BatchNorm2d):
             module.momentum = 0.1
-    # Blocks that end each stride level (torchvision's MobileNetV3-Large layout):
-    # 1 -> 1/2 (16 ch), 3 -> 1/4 (24), 6 -> 1/8 (40), 12 -> 1/16 (112), 16 -> 1/32 (960).
-    ends = {"1": ("c1", 16), "3": ("c2", 24), "6": ("c3", 40), "12": ("c4", 112)}
-    ends["16"] = ("c5", 960)
+    ends = _MOBILENET_V3_ENDS[size]
     strides = {"c1": 2, "c2": 4, "c3": 8, "c4": 16, "c5": 16 if dilated else 32}
     body = IntermediateLayerGetter(features, return_layers={k: v[0] for k, v in ends.items()})
     channels = {name: ch for name, ch in ends.values()}
     return Encoder(body, channels, strides)
 
 
-ENCODER_NAMES = ("resnet18", "resnet50", "mobilenet_v3_large")
+ENCODER_NAMES = ("resnet18", "resnet50", "mobilenet_v3_large", "mobilenet_v3_small")
 
 
 def build_encoder(name: str, *, dilated: bool = False, in_channels: int = 3) -> Encoder:
@@ -113,6 +132,6 @@ def build_encoder(name: str, *, dilated: bool = False, in_channels: int = 3) -> 
         return _resnet(18, dilated, in_channels)
     if name == "resnet50":
         return _resnet(50, dilated, in_channels)
-    if name == "mobilenet_v3_large":
-        return _mobilenet_v3(dilated, in_channels)
+    if name in ("mobilenet_v3_large", "mobilenet_v3_small"):
+        return _mobilenet_v3(name.rsplit("_", 1)[1], dilated, in_channels)
     raise ValueError(f"unknown encoder {name!r}; choose from {', '.join(ENCODER_NAMES)}")
