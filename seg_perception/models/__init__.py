@@ -14,9 +14,17 @@ from .deeplab import DeepLabV3Plus
 from .encoders import ENCODER_NAMES, build_encoder
 from .fcn8s import FCN8s
 from .lraspp import LRASPP
+from .two_stream import TwoStreamSegmenter
 from .unet import UNet
 
-__all__ = ["build_model", "MODEL_NAMES", "DEFAULT_ENCODERS", "ENCODER_NAMES"]
+__all__ = [
+    "build_model",
+    "MODEL_NAMES",
+    "DEFAULT_ENCODERS",
+    "ENCODER_NAMES",
+    "TWO_STREAM",
+    "TwoStreamSegmenter",
+]
 
 _DECODERS: dict[str, tuple[Callable[..., nn.Module], str, bool]] = {
     # name: (decoder class, default encoder, needs a dilated encoder)
@@ -27,6 +35,7 @@ _DECODERS: dict[str, tuple[Callable[..., nn.Module], str, bool]] = {
 }
 MODEL_NAMES = tuple(_DECODERS)
 DEFAULT_ENCODERS = {name: spec[1] for name, spec in _DECODERS.items()}
+TWO_STREAM = "two_stream"  # video model: forward(image, flow), see two_stream.py
 
 
 def build_model(
@@ -40,12 +49,17 @@ def build_model(
     """Build a segmentation model, randomly initialised.
 
     Args:
-        name: one of ``MODEL_NAMES``.
+        name: one of ``MODEL_NAMES``, or ``TWO_STREAM`` (whose keyword arguments are
+            those of ``TwoStreamSegmenter``).
         num_classes: number of output classes.
         encoder: backbone name (``ENCODER_NAMES``); each model has a default.
         in_channels: input channels.
         **decoder_kwargs: passed to the decoder (e.g. ``aspp_channels``).
     """
+    if name == TWO_STREAM:
+        if encoder is not None or in_channels != 3:
+            raise ValueError("two_stream takes appearance_encoder/motion_encoder instead")
+        return TwoStreamSegmenter(num_classes, **decoder_kwargs)
     if name not in _DECODERS:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
     if num_classes < 1:
