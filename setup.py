@@ -10,7 +10,9 @@ setup(
     name=PACKAGE,
     version="0.1.0",
     packages=find_packages(exclude=["test", "test.*"]),
-    package_data={PACKAGE: ["checkpoints/*.pt", "samples/*/*.*", "samples/*/*/*.*"]},
+    package_data={
+        PACKAGE: ["checkpoints/*.pt", "checkpoints/*/*.pt", "samples/*/*.*", "samples/*/*/*.*"]
+    },
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),

@@ -25,9 +25,16 @@ __all__ = [
     "export_for_inference",
     "CheckpointError",
     "DEFAULT_CHECKPOINT",
+    "MOTION_CHECKPOINTS",
 ]
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "lraspp_camvid.pt"
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "lraspp_camvid.pt"
+# DAVIS 2016 foreground models, one per fold (trained on it, tested on the other fold)
+MOTION_CHECKPOINTS = {
+    model: tuple(CHECKPOINT_DIR / "motion" / f"{model}_fold_{fold}.pt" for fold in "ab")
+    for model in ("two_stream", "appearance")
+}
 
 
 class CheckpointError(ValueError):

@@ -19,6 +19,14 @@ VERBS = {
     "bench": ("seg_perception.tools.bench", "per-stage latency and DDS throughput"),
     "train": ("seg_perception.tools.train_cli", "train a segmentation model on CamVid"),
     "eval": ("seg_perception.tools.eval_cli", "evaluate a checkpoint on CamVid"),
+    "train-motion": (
+        "seg_perception.tools.train_motion_cli",
+        "train the two-stream foreground model on a DAVIS fold",
+    ),
+    "eval-motion": (
+        "seg_perception.tools.eval_motion_cli",
+        "DAVIS 2016 J and F of the motion checkpoints",
+    ),
     "plot-log": ("seg_perception.tools.plot_log_cli", "plot a training log.csv"),
     "models": ("seg_perception.tools.models_cli", "parameters, GFLOPs and CPU ms of each model"),
     "export": ("seg_perception.tools.export_cli", "strip a training checkpoint for inference"),

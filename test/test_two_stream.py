@@ -65,6 +65,9 @@ def test_semantic_output_is_the_segmentation_model_and_flow_free() -> None:
     assert (foreground - foreground_still).abs().max() > 1e-3
     with pytest.raises(ValueError, match="lack"):
         two_stream.load_appearance_from({"head.cbr.0.weight": torch.zeros(1)})
+    wider = build_model("lraspp", 11, inter_channels=32).state_dict()
+    with pytest.raises(ValueError, match="do not fit"):
+        two_stream.load_appearance_from(wider)
 
 
 def test_training_step_updates_motion_stream() -> None:

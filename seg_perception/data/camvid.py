@@ -98,9 +98,7 @@ class CamVid(Dataset):
         self.stems, self.image_paths, self.label_paths = [], [], []
         for part in split.split("+"):
             if part not in SPLITS:
-                raise ValueError(
-                    f"unknown CamVid split {part!r}; choose from {', '.join(SPLITS)}"
-                )
+                raise ValueError(f"unknown CamVid split {part!r}; choose from {', '.join(SPLITS)}")
             list_file = folder / f"{part}.txt"
             if not list_file.is_file():
                 raise FileNotFoundError(

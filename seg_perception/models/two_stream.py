@@ -93,4 +93,8 @@ class TwoStreamSegmenter(nn.Module):
         absent = sorted(set(missing) - set(mapped))
         if absent:
             raise ValueError(f"segmentation weights lack {len(absent)} keys, e.g. {absent[0]}")
-        self.load_state_dict(mapped, strict=False)
+        try:
+            self.load_state_dict(mapped, strict=False)
+        except RuntimeError as exc:  # shapes differ: another inter_channels or encoder
+            first = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
+            raise ValueError(f"segmentation weights do not fit this model: {first}") from exc

@@ -6,11 +6,13 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
-__all__ = ["TrainConfig", "load_train_config"]
+__all__ = ["TrainConfig", "load_config", "load_train_config", "read_config_mapping"]
+
+ConfigT = TypeVar("ConfigT")
 
 
 @dataclass
@@ -62,7 +64,7 @@ class TrainConfig:
             raise ValueError("loss weighted_ce needs class_weighting median_frequency or enet")
 
 
-def _read_config_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def read_config_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """A config file's keys, on top of those of its ``base:`` file (relative to it)."""
     if path.resolve() in seen:
         raise ValueError(f"{path}: base configs form a cycle")
@@ -72,20 +74,24 @@ def _read_config_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, A
     base = data.pop("base", None)
     if base is None:
         return data
-    merged = _read_config_mapping(path.parent / base, (*seen, path.resolve()))
+    merged = read_config_mapping(path.parent / base, (*seen, path.resolve()))
     merged.update(data)
     return merged
 
 
-def load_train_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
-    """Read a YAML config; unknown keys are an error, ``overrides`` (not None) win.
-
-    A ``base: other.yaml`` key (relative to the file) starts from that file's keys.
-    """
-    data = _read_config_mapping(Path(path))
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
+def load_config(config_class: type[ConfigT], path: str | os.PathLike, **overrides: Any) -> ConfigT:
+    """Read a YAML config into a dataclass; unknown keys are an error, ``overrides``
+    (not None) win. A ``base: other.yaml`` key (relative to the file) starts from that
+    file's keys."""
+    data = read_config_mapping(Path(path))
+    known = {f.name for f in dataclasses.fields(config_class)}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"{path}: unknown config keys {', '.join(sorted(unknown))}")
     data.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig(**data)
+    return config_class(**data)
+
+
+def load_train_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
+    """Read a segmentation training config (see ``load_config``)."""
+    return load_config(TrainConfig, path, **overrides)

@@ -1,0 +1,79 @@
+"""Moving-object masks from a two-stream model: the pipeline ``eval-motion`` and the node
+share. Frame -> resize to the network size -> flow from the previous frame (per-stream
+state, reset on stamp jumps) -> network -> foreground mask at the frame's size. No ROS."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import torch
+
+from .data.transforms import normalize_image
+from .device import select_device
+from .models import TwoStreamSegmenter
+from .motion import FlowEstimator, FlowStream, flow_to_network_input
+
+__all__ = ["MotionPipeline", "MotionResult"]
+
+
+@dataclass
+class MotionResult:
+    """One frame's motion outputs; ``None`` after a stream reset (no previous frame)."""
+
+    foreground: np.ndarray | None  # (H, W) bool: the moving object, at the frame's size
+    flow: np.ndarray | None  # (h, w, 2) pixels at the network size
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class MotionPipeline:
+    """Runs a ``TwoStreamSegmenter`` frame by frame on one camera's stream.
+
+    Args:
+        model: the two-stream model (``use_flow`` true or false).
+        input_size: network (width, height); flow is computed at this size too.
+        estimator: the flow method.
+        max_gap_s: a longer gap between stamps resets the flow stream.
+        device: ``auto``, ``cpu`` or ``cuda[:N]``.
+    """
+
+    def __init__(
+        self,
+        model: TwoStreamSegmenter,
+        input_size: tuple[int, int],
+        estimator: FlowEstimator,
+        max_gap_s: float = 0.5,
+        device: str = "auto",
+    ):
+        self.device = select_device(device)
+        self.model = model.eval().to(self.device)
+        self.input_size = tuple(input_size)
+        self.stream = FlowStream(estimator, max_gap_s)
+
+    @torch.inference_mode()
+    def __call__(self, rgb: np.ndarray, stamp_s: float) -> MotionResult:
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        small = cv2.resize(rgb, self.input_size, interpolation=cv2.INTER_AREA)
+        flow = None
+        if self.model.use_flow:  # the single-stream model costs no flow at all
+            flow = self.stream.push(small, stamp_s)
+            timings["flow"] = 1e3 * (time.perf_counter() - start)
+            if flow is None:
+                return MotionResult(None, None, timings)
+        start = time.perf_counter()
+        image = normalize_image(small)[None].to(self.device)
+        flow_input = None
+        if flow is not None:
+            flow_input = torch.from_numpy(flow_to_network_input(flow))[None].to(self.device)
+        logits = self.model(image, flow_input)["foreground"][0, 0]
+        timings["inference"] = 1e3 * (time.perf_counter() - start)
+        start = time.perf_counter()
+        height, width = rgb.shape[:2]
+        logits = cv2.resize(
+            logits.float().cpu().numpy(), (width, height), interpolation=cv2.INTER_LINEAR
+        )
+        timings["postprocess"] = 1e3 * (time.perf_counter() - start)
+        return MotionResult(logits > 0, flow, timings)

@@ -1,0 +1,68 @@
+"""``seg-perception eval-motion [--checkpoint C ...]``: DAVIS 2016 J, F and J&F.
+
+Each sequence is scored by the checkpoint that was not trained on it (two folds: two
+checkpoints per model). Without ``--checkpoint`` both bundled models are scored:
+two-stream and appearance-only. Writes ``<out>/metrics.json`` and a bar chart.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..checkpoint import MOTION_CHECKPOINTS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        help="motion checkpoint; repeat for each fold (default: the bundled models)",
+    )
+    parser.add_argument(
+        "--data-root", help="folder holding davis2016/ (else $SEG_PERCEPTION_DATA)"
+    )
+    parser.add_argument("--sequences", nargs="*", help="score only these (default: all)")
+    parser.add_argument("--out", default="out/eval_motion", help="output folder")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--frame-limit", type=int, help="frames per sequence (smoke runs)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..data import resolve_data_root
+    from ..data.davis import davis_sequences
+    from ..evaluation.motion_eval import score_checkpoints
+    from ..evaluation.motion_report import motion_figure, summarise
+    from ..io_utils import write_json
+    from ..machine import describe_machine
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data_root = resolve_data_root(args.data_root)
+    sequences = args.sequences or davis_sequences(data_root)
+    groups = (
+        {"custom": [Path(p) for p in args.checkpoint]}
+        if args.checkpoint
+        else {name: list(paths) for name, paths in MOTION_CHECKPOINTS.items()}
+    )
+    report: dict = {"data_root": str(data_root), "sequences": sequences, "models": {}}
+    for name, paths in groups.items():
+        scores, latency = score_checkpoints(
+            paths, data_root, sequences, args.device, args.frame_limit
+        )
+        report["models"][name] = summarise(scores, latency, paths)
+        summary = report["models"][name]
+        print(
+            f"{name}: J {100 * summary['j_mean']:.1f}  F {100 * summary['f_mean']:.1f}  "
+            f"J&F {100 * summary['jf_mean']:.1f} over {len(scores)} sequences"
+        )
+    report["machine"] = describe_machine(torch.device("cpu"))
+    out = Path(args.out)
+    write_json(out / "metrics.json", report)
+    motion_figure(report["models"], out / "per_sequence_j.png")
+    print(f"wrote {out / 'metrics.json'} and {out / 'per_sequence_j.png'}")
+    return 0

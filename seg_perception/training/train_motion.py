@@ -1,0 +1,182 @@
+"""Train the two-stream model's foreground head (and motion encoder) on one DAVIS fold.
+
+The checkpoint records the sequences it was trained on, so ``eval-motion`` scores each
+sequence only with a checkpoint that never saw it. There is no validation split (all
+20 sequences are either trained on or tested on): the final epoch is the result.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ..checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
+from ..classes import CAMVID
+from ..data.davis_motion import DavisMotionFrames, load_motion_frames
+from ..device import select_device
+from ..models import TWO_STREAM, TwoStreamSegmenter, build_model
+from ..motion import FlowEstimator
+from .motion_config import MotionTrainConfig
+
+__all__ = ["foreground_loss", "train_motion"]
+
+
+def foreground_loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Binary cross entropy plus soft Dice (Dice keeps small objects from vanishing)."""
+    bce = F.binary_cross_entropy_with_logits(logits, masks)
+    probs = torch.sigmoid(logits)
+    inter = (probs * masks).sum(dim=(1, 2, 3))
+    dice = 1 - (2 * inter + 1) / (probs.sum(dim=(1, 2, 3)) + masks.sum(dim=(1, 2, 3)) + 1)
+    return bce + dice.mean()
+
+
+def build_motion_model(config: MotionTrainConfig) -> TwoStreamSegmenter:
+    """The model of a config, with the appearance stream loaded (and frozen) as asked."""
+    model = build_model(
+        TWO_STREAM, CAMVID.num_classes, use_flow=config.use_flow, **config.model_kwargs
+    )
+    if config.init_segmentation:
+        path = (
+            DEFAULT_CHECKPOINT
+            if config.init_segmentation == "default"
+            else config.init_segmentation
+        )
+        state = load_checkpoint(path)
+        if list(state["class_names"]) != list(CAMVID.names):
+            raise ValueError(f"init_segmentation {path} is not a CamVid model")
+        model.load_appearance_from(state["state_dict"])
+    if config.freeze_appearance:
+        for module in (model.appearance, model.semantic_head):
+            module.requires_grad_(False)
+    return model
+
+
+def _set_train_mode(model: TwoStreamSegmenter, config: MotionTrainConfig) -> None:
+    model.train()
+    if config.freeze_appearance:  # frozen BatchNorm statistics too
+        model.appearance.eval()
+        model.semantic_head.eval()
+
+
+def _payload(config: MotionTrainConfig, model: nn.Module, fold: str) -> dict:
+    return {
+        "model_name": TWO_STREAM,
+        "model_kwargs": {"use_flow": config.use_flow, **config.model_kwargs},
+        "class_names": list(CAMVID.names),
+        "palette": [list(c) for c in CAMVID.colors],
+        "state_dict": model.state_dict(),
+        "config": dataclasses.asdict(config),
+        "fold": fold,
+        "train_sequences": config.training_sequences(fold),
+        "input_size": list(config.input_size),
+        "flow": {"method": config.flow_method, "preset": config.flow_preset},
+    }
+
+
+def train_motion(
+    config: MotionTrainConfig,
+    data_root: Path,
+    fold: str,
+    resume: bool = False,
+    device: str = "auto",
+) -> Path:
+    """Train on ``fold``'s sequences; returns ``<out_dir>/fold_<fold>/final.pt``."""
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    dev = select_device(device)
+    out_dir = Path(config.out_dir) / f"fold_{fold}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    estimator = FlowEstimator(config.flow_method, config.flow_preset)
+    frames = load_motion_frames(
+        data_root,
+        config.training_sequences(fold),
+        config.input_size,
+        estimator,
+        config.frame_limit,
+    )
+    dataset = DavisMotionFrames(frames, augment=True, rng=np.random.default_rng(config.seed))
+    loader = DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        shuffle=True,
+        drop_last=len(dataset) >= config.batch_size,
+        generator=torch.Generator().manual_seed(config.seed),
+    )
+    model = build_motion_model(config).to(dev)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    total_steps = config.epochs * len(loader)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=0.1
+    )
+    start_epoch, last_path = 0, out_dir / "last.pt"
+    if resume and last_path.is_file():
+        state = load_checkpoint(last_path)
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch = state["epoch"] + 1
+        tqdm.write(f"resumed from {last_path} at epoch {start_epoch}")
+
+    started, epoch = time.monotonic(), start_epoch - 1
+    for epoch in range(start_epoch, config.epochs):
+        epoch_start = time.monotonic()
+        _set_train_mode(model, config)
+        total, count = 0.0, 0
+        progress = tqdm(loader, desc=f"fold {fold} epoch {epoch}", leave=False, dynamic_ncols=True)
+        for images, flows, masks in progress:
+            images, flows, masks = images.to(dev), flows.to(dev), masks.to(dev)
+            out = model(images, flows if config.use_flow else None)
+            loss = foreground_loss(out["foreground"], masks)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            total += loss.item() * images.shape[0]
+            count += images.shape[0]
+            progress.set_postfix(loss=f"{loss.item():.3f}")
+        row = {
+            "epoch": epoch,
+            "loss": round(total / max(count, 1), 5),
+            "seconds": round(time.monotonic() - epoch_start, 1),
+        }
+        tqdm.write(" ".join(f"{k}={v}" for k, v in row.items()))
+        with (out_dir / "log.csv").open("a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(row))
+            if handle.tell() == 0:
+                writer.writeheader()
+            writer.writerow(row)
+        save_checkpoint(
+            last_path,
+            {
+                **_payload(config, model, fold),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "epoch": epoch,
+            },
+        )
+        out_of_time = (
+            config.time_budget_minutes > 0
+            and time.monotonic() - started > 60 * config.time_budget_minutes
+        )
+        if out_of_time and epoch < config.epochs - 1:
+            tqdm.write(
+                f"time budget of {config.time_budget_minutes} min reached after epoch {epoch}"
+            )
+            break
+    final_path = out_dir / "final.pt"
+    save_checkpoint(final_path, {**_payload(config, model, fold), "epoch": epoch})
+    return final_path

@@ -1,0 +1,158 @@
+"""Two-stream training on DAVIS folds, the held-out evaluation and its CLI.
+
+Reads DAVIS 2016 from ``$SEG_PERCEPTION_DATA`` (skipped when unset).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seg_perception.checkpoint import MOTION_CHECKPOINTS, load_checkpoint, load_model
+from seg_perception.cli import main
+from seg_perception.data.davis import davis_sequences, load_sequence
+from seg_perception.evaluation.motion_eval import assign_checkpoints
+from seg_perception.motion import FlowEstimator
+from seg_perception.motion_pipeline import MotionPipeline
+from seg_perception.training.motion_config import MotionTrainConfig, load_motion_config
+from seg_perception.training.train_motion import foreground_loss, train_motion
+
+REPO = Path(__file__).resolve().parents[1]
+FOLDS = {"a": ["blackswan"], "b": ["camel"]}
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+
+@pytest.fixture(scope="module")
+def data_root() -> Path:
+    value = os.environ.get("SEG_PERCEPTION_DATA")
+    if not value or not (Path(value) / "davis2016" / "JPEGImages").is_dir():
+        pytest.skip("SEG_PERCEPTION_DATA does not hold davis2016/")
+    return Path(value)
+
+
+def tiny_config(out_dir: Path, use_flow: bool = True) -> MotionTrainConfig:
+    return MotionTrainConfig(
+        folds=FOLDS,
+        use_flow=use_flow,
+        init_segmentation="default",
+        input_size=(96, 64),
+        epochs=1,
+        batch_size=2,
+        frame_limit=4,
+        out_dir=str(out_dir),
+    )
+
+
+@pytest.fixture(scope="module")
+def fold_checkpoints(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    out = tmp_path_factory.mktemp("motion")
+    return [train_motion(tiny_config(out), data_root, fold, device="cpu") for fold in FOLDS]
+
+
+def test_training_writes_a_held_out_record(fold_checkpoints: list[Path]) -> None:
+    payload = load_checkpoint(fold_checkpoints[0])
+    assert payload["fold"] == "a"
+    assert payload["train_sequences"] == ["blackswan"]
+    assert payload["input_size"] == [96, 64]
+    assert payload["flow"] == {"method": "dis", "preset": "fast"}
+    log = (fold_checkpoints[0].parent / "log.csv").read_text().splitlines()
+    assert log[0] == "epoch,loss,seconds" and len(log) == 2
+
+
+def test_frozen_appearance_stays_the_bundled_model(fold_checkpoints: list[Path]) -> None:
+    bundled = load_checkpoint(MOTION_CHECKPOINTS["two_stream"][0].parents[1] / "lraspp_camvid.pt")
+    trained = load_checkpoint(fold_checkpoints[0])["state_dict"]
+    for key, value in bundled["state_dict"].items():
+        target = key.replace("encoder.", "appearance.", 1).replace("head.", "semantic_head.", 1)
+        np.testing.assert_array_equal(trained[target].float().numpy(), value.float().numpy())
+
+
+def test_eval_motion_scores_each_sequence_held_out(
+    fold_checkpoints: list[Path], data_root: Path, tmp_path: Path
+) -> None:
+    args = ["eval-motion", "--data-root", str(data_root), "--out", str(tmp_path)]
+    args += ["--sequences", "blackswan", "camel", "--frame-limit", "4"]
+    for path in fold_checkpoints:
+        args += ["--checkpoint", str(path)]
+    assert main(args) == 0
+    report = json.loads((tmp_path / "metrics.json").read_text())
+    summary = report["models"]["custom"]
+    rows = {row["sequence"]: row for row in summary["per_sequence"]}
+    # blackswan was trained on by fold a, so fold b's checkpoint scores it, and back
+    assert rows["blackswan"]["checkpoint"] == fold_checkpoints[1].name
+    assert rows["camel"]["checkpoint"] == fold_checkpoints[0].name
+    # frames 1-3 of the first 4: frame 0 has no flow; the sequence's last is not reached
+    assert summary["frames"] == 6
+    for row in rows.values():
+        assert 0.0 <= row["j"] <= 1.0 and 0.0 <= row["f"] <= 1.0
+    assert summary["jf_mean"] == pytest.approx((summary["j_mean"] + summary["f_mean"]) / 2)
+    assert (tmp_path / "per_sequence_j.png").stat().st_size > 0
+
+
+def test_eval_motion_refuses_a_trained_on_sequence(
+    fold_checkpoints: list[Path], data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    args = ["eval-motion", "--data-root", str(data_root), "--out", str(tmp_path)]
+    args += ["--sequences", "blackswan", "--checkpoint", str(fold_checkpoints[0])]
+    assert main(args) == 2
+    assert "every checkpoint was trained on blackswan" in capsys.readouterr().err
+
+
+def test_assign_checkpoints() -> None:
+    payloads = {"A": {"train_sequences": ["x"]}, "B": {"train_sequences": ["y"]}}
+    assert assign_checkpoints(payloads, ["x", "y"]) == {"x": "B", "y": "A"}
+    with pytest.raises(ValueError, match="several"):
+        assign_checkpoints(payloads, ["z"])
+
+
+def test_pipeline_first_frame_has_no_motion(fold_checkpoints: list[Path], data_root: Path) -> None:
+    model, payload = load_model(fold_checkpoints[1])
+    pipeline = MotionPipeline(model, tuple(payload["input_size"]), FlowEstimator(), device="cpu")
+    sequence = load_sequence(data_root, "blackswan")
+    first = pipeline(sequence.frame(0), 0.0)
+    assert first.foreground is None and first.flow is None
+    second = pipeline(sequence.frame(1), 1 / 24)
+    assert second.foreground.shape == (480, 854) and second.foreground.dtype == bool
+    assert second.flow.shape == (64, 96, 2)
+    assert pipeline(sequence.frame(2), 0.0).foreground is None  # stamp went back: reset
+
+
+def test_single_stream_pipeline_needs_no_previous_frame(data_root: Path, tmp_path: Path) -> None:
+    config = tiny_config(tmp_path, use_flow=False)
+    model, payload = load_model(train_motion(config, data_root, "a", device="cpu"))
+    pipeline = MotionPipeline(model, tuple(payload["input_size"]), FlowEstimator(), device="cpu")
+    result = pipeline(load_sequence(data_root, "camel").frame(0), 0.0)
+    assert result.foreground is not None and result.flow is None
+    assert "flow" not in result.timings_ms
+
+
+def test_foreground_loss_hand_case() -> None:
+    import torch
+
+    logits = torch.zeros(1, 1, 1, 2)  # p = 0.5 everywhere
+    masks = torch.tensor([[[[1.0, 0.0]]]])
+    # BCE = ln 2; Dice = 1 - (2 * 0.5 + 1) / (1 + 1 + 1) = 1/3
+    assert foreground_loss(logits, masks).item() == pytest.approx(np.log(2) + 1 / 3)
+
+
+def test_shipped_motion_configs(data_root: Path) -> None:
+    configs = [load_motion_config(p) for p in sorted((REPO / "config" / "motion").glob("*.yaml"))]
+    assert {c.use_flow for c in configs} == {True, False}
+    for config in configs:
+        folds = list(config.folds.values())
+        assert [len(f) for f in folds] == [10, 10]
+        assert sorted(folds[0] + folds[1]) == davis_sequences(data_root)
+
+
+def test_motion_config_validation() -> None:
+    with pytest.raises(ValueError, match="overlap"):
+        MotionTrainConfig(folds={"a": ["x", "y"], "b": ["y"]})
+    with pytest.raises(ValueError, match="two named folds"):
+        MotionTrainConfig(folds={"a": ["x"]})
+    with pytest.raises(ValueError, match="unknown fold"):
+        MotionTrainConfig(folds=FOLDS).training_sequences("c")
