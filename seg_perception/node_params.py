@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 
 from .classes import CAMVID, ClassSet
 from .models import MODEL_NAMES
+from .motion import DIS_PRESETS, FLOW_METHODS
 
 __all__ = ["SegmentationParams", "ParameterError", "PARAMETER_DOCS"]
 
@@ -37,6 +38,14 @@ PARAMETER_DOCS: dict[str, str] = {
     "diagnostics_period": "Seconds between /diagnostics messages",
     "num_threads": "Torch CPU threads for inference (0 = torch default)",
     "warn_throttle_sec": "Minimum seconds between repeated warnings about rejected frames",
+    "use_flow": "Run the motion stream: optical flow and a two-stream model, publishing "
+    "~/motion and ~/flow (false: no flow is computed at all)",
+    "motion_checkpoint": "Two-stream checkpoint for ~/motion; empty = the bundled DAVIS "
+    "model (fold a)",
+    "flow_method": "Optical flow: dis (fast) or farneback",
+    "flow_preset": "DIS preset: ultrafast, fast or medium",
+    "flow_max_gap": "Seconds between frame stamps beyond which the flow stream restarts "
+    "(as it does when time goes backwards or the size changes)",
 }
 
 
@@ -59,6 +68,11 @@ class SegmentationParams:
     diagnostics_period: float = 1.0
     num_threads: int = 0
     warn_throttle_sec: float = 5.0
+    use_flow: bool = False
+    motion_checkpoint: str = ""
+    flow_method: str = "dis"
+    flow_preset: str = "fast"
+    flow_max_gap: float = 0.5
 
     @classmethod
     def names(cls) -> list[str]:
@@ -106,4 +120,14 @@ class SegmentationParams:
             raise ParameterError(f"num_threads must be in 0..256, got {self.num_threads}")
         if self.warn_throttle_sec < 0:
             raise ParameterError(f"warn_throttle_sec must be >= 0, got {self.warn_throttle_sec}")
+        if self.flow_method not in FLOW_METHODS:
+            raise ParameterError(
+                f"flow_method must be one of {', '.join(FLOW_METHODS)}, got {self.flow_method!r}"
+            )
+        if self.flow_preset not in DIS_PRESETS:
+            raise ParameterError(
+                f"flow_preset must be one of {', '.join(DIS_PRESETS)}, got {self.flow_preset!r}"
+            )
+        if not 0.0 < self.flow_max_gap <= 60.0:
+            raise ParameterError(f"flow_max_gap must be in (0, 60], got {self.flow_max_gap}")
         self.classes()

@@ -41,6 +41,10 @@ def test_defaults_validate() -> None:
         ("num_threads", -1),
         ("num_threads", 257),
         ("warn_throttle_sec", -1.0),
+        ("flow_method", "lucas-kanade"),
+        ("flow_preset", "slow"),
+        ("flow_max_gap", 0.0),
+        ("flow_max_gap", 61.0),
     ],
 )
 def test_invalid_value_names_the_parameter(name: str, value: Any) -> None:

@@ -519,6 +519,16 @@ INVALID_STARTS = {
         ("-p", "class_names:=[road,car,sky]", "-p", "palette:=[1,2,3,4,5,6,7,8,9]"),
         "checkpoint",
     ),
+    "unknown_flow_preset": (("-p", "use_flow:=true", "-p", "flow_preset:=slow"), "flow_preset"),
+    "motion_checkpoint_not_two_stream": (
+        (
+            "-p",
+            "use_flow:=true",
+            "-p",
+            f"motion_checkpoint:={SAMPLE_IMAGE.parents[3] / 'checkpoints' / 'lraspp_camvid.pt'}",
+        ),
+        "not a two-stream model",
+    ),
 }
 
 

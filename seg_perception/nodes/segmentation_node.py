@@ -3,7 +3,10 @@
 Subscribes ``image`` (``sensor_msgs/Image``) or ``image/compressed``
 (``sensor_msgs/CompressedImage``); publishes ``~/labels`` (mono8 class ids),
 ``~/overlay`` (rgb8) and ``~/confidence`` (32FC1), each with the input's header, and
-``/diagnostics``. Inference runs on a worker thread that always takes the newest
+``/diagnostics``. With ``use_flow`` it also publishes ``~/motion`` (mono8, 255 on the
+moving object) and ``~/flow`` (rgb8 flow picture) from a two-stream model; the first
+frame after a flow reset (start, stamp going back, long gap, new size) has neither.
+Inference runs on a worker thread that always takes the newest
 frame; frames replaced before they were processed are counted as dropped.
 """
 
@@ -14,6 +17,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
 import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
@@ -28,10 +33,12 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 
-from ..checkpoint import DEFAULT_CHECKPOINT, CheckpointError, load_model
+from ..checkpoint import DEFAULT_CHECKPOINT, MOTION_CHECKPOINTS, CheckpointError, load_model
 from ..image_codec import ImageDecodeError, compressed_msg_to_rgb, image_msg_to_rgb
 from ..latency_stats import LatencyStats
-from ..models import build_model
+from ..models import TWO_STREAM, build_model
+from ..motion import FlowEstimator, flow_to_rgb
+from ..motion_pipeline import MotionPipeline
 from ..node_params import PARAMETER_DOCS, ParameterError, SegmentationParams
 from ..pipeline import SegmentationPipeline
 from .diagnostics import diagnostic_array
@@ -48,6 +55,7 @@ _RANGES = {
     "num_threads": IntegerRange(from_value=0, to_value=256, step=1),
     "overlay_alpha": FloatingPointRange(from_value=0.0, to_value=1.0, step=0.0),
     "diagnostics_period": FloatingPointRange(from_value=0.05, to_value=60.0, step=0.0),
+    "flow_max_gap": FloatingPointRange(from_value=0.001, to_value=60.0, step=0.0),
 }
 _RUNTIME_TUNABLE = {"overlay_alpha"}
 _WARN_HOLD_S = 10.0  # diagnostics stay WARN this long after a rejected or failed frame
@@ -100,12 +108,16 @@ class SegmentationNode(Node):
             self.params.device,
             self.params.confidence_stride,
         )
+        self.motion = self._load_motion(classes) if self.params.use_flow else None
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
         output_qos = image_publisher_qos(max(5, self.params.qos_depth))
         self.labels_pub = self.create_publisher(Image, "~/labels", output_qos)
         self.overlay_pub = self.create_publisher(Image, "~/overlay", output_qos)
         self.confidence_pub = self.create_publisher(Image, "~/confidence", output_qos)
+        if self.motion is not None:
+            self.motion_pub = self.create_publisher(Image, "~/motion", output_qos)
+            self.flow_pub = self.create_publisher(Image, "~/flow", output_qos)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
 
         input_qos = image_subscription_qos(self.params.qos_reliability, self.params.qos_depth)
@@ -148,6 +160,47 @@ class SegmentationNode(Node):
             "(random weights); set the 'checkpoint' parameter"
         )
         return build_model(self.params.model, classes.num_classes)
+
+    def _load_motion(self, classes) -> MotionPipeline:
+        path = self.params.motion_checkpoint or str(MOTION_CHECKPOINTS["two_stream"][0])
+        model, payload = load_model(path, expected_classes=classes)
+        if payload["model_name"] != TWO_STREAM or not payload["model_kwargs"].get("use_flow"):
+            raise CheckpointError(f"motion_checkpoint {path} is not a two-stream model with flow")
+        trained = payload.get("flow", {})
+        if trained and trained != {
+            "method": self.params.flow_method,
+            "preset": self.params.flow_preset,
+        }:
+            self.get_logger().warning(
+                f"{path} was trained on {trained['method']}/{trained['preset']} flow, this node "
+                f"computes {self.params.flow_method}/{self.params.flow_preset}"
+            )
+        estimator = FlowEstimator(self.params.flow_method, self.params.flow_preset)
+        self.get_logger().info(f"motion stream: {path}")
+        return MotionPipeline(
+            model,
+            tuple(payload["input_size"]),
+            estimator,
+            self.params.flow_max_gap,
+            self.params.device,
+        )
+
+    def _publish_motion(self, rgb: np.ndarray, msg: Image | CompressedImage) -> dict[str, float]:
+        """Flow and foreground for this frame; returns their timings (ms)."""
+        stamp_s = msg.header.stamp.sec + 1e-9 * msg.header.stamp.nanosec
+        result = self.motion(rgb, stamp_s)
+        timings = {"flow": result.timings_ms["flow"]}
+        if result.foreground is None:
+            return timings  # the stream (re)started here: no previous frame
+        timings["motion_inference"] = result.timings_ms["inference"]
+        mask = result.foreground.view(np.uint8) * np.uint8(255)
+        self.motion_pub.publish(array_to_image_msg(mask, "mono8", msg.header))
+        height, width = rgb.shape[:2]
+        picture = cv2.resize(
+            flow_to_rgb(result.flow), (width, height), interpolation=cv2.INTER_LINEAR
+        )
+        self.flow_pub.publish(array_to_image_msg(picture, "rgb8", msg.header))
+        return timings
 
     def _on_set_parameters(self, changes) -> SetParametersResult:
         for change in changes:
@@ -205,6 +258,9 @@ class SegmentationNode(Node):
             self.labels_pub.publish(array_to_image_msg(result.labels, "mono8", msg.header))
             self.confidence_pub.publish(array_to_image_msg(result.confidence, "32FC1", msg.header))
             self.overlay_pub.publish(array_to_image_msg(overlay, "rgb8", msg.header))
+            motion_start = time.perf_counter()
+            motion_timings = self._publish_motion(rgb, msg) if self.motion is not None else {}
+            motion_ms = 1e3 * (time.perf_counter() - motion_start)
         except Exception as exc:  # keep serving: one bad frame must not stop the node
             self.counters.failed += 1
             self._last_problem, self._last_problem_at = repr(exc), time.monotonic()
@@ -215,9 +271,13 @@ class SegmentationNode(Node):
         finished = time.perf_counter()
         timings = {"decode": 1e3 * (decoded - started), **result.timings_ms}
         timings["postprocess"] += 1e3 * (publish_start - overlay_start)  # overlay rendering
-        timings["publish"] = 1e3 * (finished - publish_start)
+        timings["publish"] = 1e3 * (finished - publish_start) - motion_ms
         timings["total"] = 1e3 * (finished - started)
         timings["non_inference"] = timings["total"] - timings["inference"]
+        if self.motion is not None:  # the motion stream's cost, apart from the segmentation's
+            timings.update(motion_timings)
+            timings["motion_total"] = motion_ms
+            timings["non_inference"] -= motion_ms
         with self._wakeup:
             self.counters.processed += 1
             self.stats.record(timings)
@@ -225,6 +285,9 @@ class SegmentationNode(Node):
     def _publish_diagnostics(self) -> None:
         with self._wakeup:
             counters = dict(vars(self.counters))
+            if self.motion is not None:
+                for reason, count in self.motion.stream.resets.items():
+                    counters[f"flow_resets ({reason})"] = count
             fps = self.stats.fps()
             latency = self.stats.summary()
         if time.monotonic() - self._last_problem_at < _WARN_HOLD_S:
@@ -242,7 +305,7 @@ class SegmentationNode(Node):
                 str(self.pipeline.device),
                 level,
                 message,
-                {f"frames_{k}": v for k, v in counters.items()},
+                {k if k.startswith("flow") else f"frames_{k}": v for k, v in counters.items()},
                 fps,
                 latency,
                 {"model": self.params.model, "input_topic": self.image_sub.topic_name},
