@@ -3,6 +3,7 @@
 Example:
   ros2 launch seg_perception segmentation.launch.py image:=/camera/image_raw
   ros2 launch seg_perception segmentation.launch.py image:=/camera/image_raw compressed:=true
+  ros2 launch seg_perception segmentation.launch.py image:=/camera/image_raw use_flow:=true
 """
 
 from pathlib import Path
@@ -18,14 +19,17 @@ from launch import LaunchContext, LaunchDescription
 
 def _segmentation_node(context: LaunchContext) -> list[Node]:
     """The node, with arguments resolved here: the input transport follows 'compressed',
-    and an empty 'checkpoint' is left to the params file (launch_ros would read an empty
-    substituted value as YAML null and refuse it)."""
+    and an empty 'checkpoint' or 'use_flow' is left to the params file (launch_ros would
+    read an empty substituted value as YAML null and refuse it)."""
     compressed = LaunchConfiguration("compressed").perform(context) == "true"
     image = LaunchConfiguration("image").perform(context)
     overrides = {
         "model": LaunchConfiguration("model").perform(context),
         "input_transport": "compressed" if compressed else "raw",
     }
+    use_flow = LaunchConfiguration("use_flow").perform(context)
+    if use_flow:  # empty: the params file decides
+        overrides["use_flow"] = use_flow == "true"
     checkpoint = LaunchConfiguration("checkpoint").perform(context)
     if checkpoint:
         overrides["checkpoint"] = checkpoint
@@ -66,6 +70,13 @@ def generate_launch_description() -> LaunchDescription:
             "checkpoint",
             default_value="",
             description="Checkpoint file; empty = the bundled CamVid lraspp checkpoint",
+        ),
+        DeclareLaunchArgument(
+            "use_flow",
+            default_value="",
+            choices=["", "true", "false"],
+            description="true: also publish ~/motion and ~/flow (optical flow and a "
+            "two-stream model); empty: as the params file says (false by default)",
         ),
         DeclareLaunchArgument(
             "params_file",

@@ -22,7 +22,7 @@ PACKAGE_CONTENTS = (
     "config",
 )
 BUILD_TIMEOUT = 300
-LAUNCH_ARGUMENTS = {"image", "compressed", "model", "checkpoint"}
+LAUNCH_ARGUMENTS = {"image", "compressed", "model", "checkpoint", "use_flow"}
 DECLARE = "DeclareLaunchArgument"
 
 
@@ -104,5 +104,5 @@ def test_launch_file_declares_documented_arguments(repo_root: Path) -> None:
     assert set(declared) >= LAUNCH_ARGUMENTS, sorted(declared)
     undocumented = [name for name, keywords in declared.items() if "description" not in keywords]
     assert not undocumented, f"launch arguments without a description: {undocumented}"
-    for name in ("compressed", "model"):
+    for name in ("compressed", "model", "use_flow"):
         assert "choices" in declared[name], f"launch argument {name} lists no choices"
