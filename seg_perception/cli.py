@@ -27,6 +27,10 @@ VERBS = {
         "seg_perception.tools.eval_motion_cli",
         "DAVIS 2016 J and F of the motion checkpoints",
     ),
+    "bench-motion": (
+        "seg_perception.tools.bench_motion_cli",
+        "optical flow and two-stream latency at several frame sizes",
+    ),
     "plot-log": ("seg_perception.tools.plot_log_cli", "plot a training log.csv"),
     "models": ("seg_perception.tools.models_cli", "parameters, GFLOPs and CPU ms of each model"),
     "export": ("seg_perception.tools.export_cli", "strip a training checkpoint for inference"),

@@ -156,3 +156,15 @@ def test_motion_config_validation() -> None:
         MotionTrainConfig(folds={"a": ["x"]})
     with pytest.raises(ValueError, match="unknown fold"):
         MotionTrainConfig(folds=FOLDS).training_sequences("c")
+
+
+def test_bench_motion_reports_each_size(data_root: Path, tmp_path: Path) -> None:
+    args = ["bench-motion", "--data-root", str(data_root), "--frames", "5"]
+    assert main([*args, "--sizes", "96x64", "128x96", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "bench_motion.json").read_text())
+    assert set(report["sizes"]) == {"96x64", "128x96"}
+    for timings in report["sizes"].values():
+        assert set(timings["flow"]) == {"dis/ultrafast", "dis/fast", "dis/medium", "farneback"}
+        assert {"flow", "inference", "total"} <= set(timings["two_stream"])
+        assert "flow" not in timings["single"]  # the single-stream model computes no flow
+        assert all(v > 0 for v in timings["flow"].values())
