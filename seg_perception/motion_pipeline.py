@@ -14,9 +14,9 @@ import torch
 from .data.transforms import normalize_image
 from .device import select_device
 from .models import TwoStreamSegmenter
-from .motion import FlowEstimator, FlowStream, flow_to_network_input
+from .motion import FlowEstimator, FlowStream, flow_to_network_input, flow_to_rgb
 
-__all__ = ["MotionPipeline", "MotionResult"]
+__all__ = ["MotionPipeline", "MotionResult", "motion_outputs"]
 
 
 @dataclass
@@ -77,3 +77,16 @@ class MotionPipeline:
         )
         timings["postprocess"] = 1e3 * (time.perf_counter() - start)
         return MotionResult(logits > 0, flow, timings)
+
+
+def motion_outputs(
+    result: MotionResult, shape: tuple[int, int]
+) -> list[tuple[str, np.ndarray, str]]:
+    """``(output name, pixels, encoding)`` of a frame's motion outputs at the frame's
+    ``(height, width)``: ``motion`` mono8 (255 moving, 0 static) and ``flow`` rgb8."""
+    if result.foreground is None or result.flow is None:
+        raise ValueError("no motion outputs for a frame that restarted the flow stream")
+    height, width = shape
+    picture = cv2.resize(flow_to_rgb(result.flow), (width, height), interpolation=cv2.INTER_LINEAR)
+    mask = result.foreground.view(np.uint8) * np.uint8(255)
+    return [("motion", mask, "mono8"), ("flow", picture, "rgb8")]

@@ -168,3 +168,30 @@ def test_bench_motion_reports_each_size(data_root: Path, tmp_path: Path) -> None
         assert {"flow", "inference", "total"} <= set(timings["two_stream"])
         assert "flow" not in timings["single"]  # the single-stream model computes no flow
         assert all(v > 0 for v in timings["flow"].values())
+
+
+def test_bag_eval_writes_motion_and_flow(
+    fold_checkpoints: list[Path], data_root: Path, tmp_path: Path
+) -> None:
+    from seg_perception.bags.bag_reader import BagReader
+    from seg_perception.bags.image_messages import message_to_rgb
+
+    frames = data_root / "davis2016" / "JPEGImages" / "480p" / "camel"
+    bag = tmp_path / "camel.mcap"
+    make = ["bag-make", "--images", str(frames), "--out", str(bag), "--rate", "24"]
+    assert main([*make, "--limit", "4", "--encoding", "jpeg"]) == 0
+    out, report_path = tmp_path / "out.mcap", tmp_path / "report.json"
+    topic = "/camera/image_raw/compressed"
+    args = ["bag-eval", "--bag", str(bag), "--image-topic", topic, "--use-flow"]
+    args += ["--motion-checkpoint", str(fold_checkpoints[0]), "--out", str(out)]
+    assert main([*args, "--json", str(report_path)]) == 0
+    report = json.loads(report_path.read_text())
+    assert report["motion_frames"] == 3
+    assert report["flow_resets"] == {"first frame": 1}
+    with BagReader(out) as written:
+        assert written.count("/segmentation_node/motion") == 3
+        assert written.count("/segmentation_node/flow") == 3
+        for message in written.messages(["/segmentation_node/motion"]):
+            msg = written.deserialize(message)
+            assert (msg.width, msg.height, msg.encoding) == (854, 480, "mono8")
+            assert set(np.unique(message_to_rgb(msg, message.msgtype))) <= {0, 255}

@@ -6,7 +6,9 @@ stride, 4 by default). With a label topic (mono8 class ids, matched to images by
 header stamp) the predictions are scored with ``ConfusionMatrix``: ids outside the
 model's classes (CamVid's 11 = Unlabelled, 255) are ignored. The optional output
 bag holds ``<prefix>/labels`` (mono8), ``<prefix>/overlay`` (rgb8) and
-``<prefix>/confidence`` (32FC1), each with its input's header and bag timestamp.
+``<prefix>/confidence`` (32FC1), each with its input's header and bag timestamp; with a
+motion pipeline also ``<prefix>/motion`` (mono8, 255 moving) and ``<prefix>/flow`` (rgb8),
+as the node publishes them (none for a frame that restarts the flow stream).
 
 A frame that fails to decode (bad bytes, wrong size, undecodable JPEG) is skipped and
 counted; an unusable bag (missing, corrupt, unknown topic, unsupported type or
@@ -25,11 +27,13 @@ from tqdm import tqdm
 from ..evaluation.metrics import ConfusionMatrix
 from ..image_codec import encode_raw
 from ..latency_stats import LatencyStats
+from ..motion_pipeline import motion_outputs
 from .bag_reader import BagReader, read_labels
 from .bag_writer import BagWriter
 from .image_messages import FRAME_ERRORS, IMAGE_TYPE, IMAGE_TYPES, BagError, Stamp, message_to_rgb
 
 if TYPE_CHECKING:
+    from ..motion_pipeline import MotionPipeline
     from ..pipeline import SegmentationPipeline
 
 __all__ = ["evaluate_bag", "output_topics", "DEFAULT_PREFIX"]
@@ -38,10 +42,11 @@ DEFAULT_PREFIX = "/segmentation_node"  # the live node's output namespace
 MAX_REASONS = 5
 
 
-def output_topics(prefix: str = DEFAULT_PREFIX) -> dict[str, str]:
+def output_topics(prefix: str = DEFAULT_PREFIX, motion: bool = False) -> dict[str, str]:
     """``{"labels": "<prefix>/labels", ...}`` for an absolute or relative ``prefix``."""
     base = "/" + prefix.strip("/") if prefix.strip("/") else ""
-    return {name: f"{base}/{name}" for name in ("labels", "overlay", "confidence")}
+    names = ["labels", "overlay", "confidence"] + (["motion", "flow"] if motion else [])
+    return {name: f"{base}/{name}" for name in names}
 
 
 def evaluate_bag(
@@ -56,6 +61,7 @@ def evaluate_bag(
     compress: bool = False,
     overwrite: bool = False,
     progress: bool = True,
+    motion: MotionPipeline | None = None,
 ) -> dict[str, Any]:
     """Segment every frame of ``image_topic``; score against ``label_topic``; write ``out``.
 
@@ -70,6 +76,7 @@ def evaluate_bag(
         compress: zstd chunk compression of ``out`` (about a third smaller on CamVid).
         overwrite: replace an existing ``out``.
         progress: show a tqdm bar.
+        motion: also run this motion pipeline (``~/motion`` and ``~/flow`` outputs).
 
     Returns:
         The report: frame counts, IoU (when labelled), latency percentiles, fps.
@@ -89,12 +96,12 @@ def evaluate_bag(
     confusion = ConfusionMatrix(num_classes)
     latency = LatencyStats(window=total)
     skipped: list[str] = []
-    frames = labelled = 0
+    frames = labelled = motion_frames = 0
     matched: set[Stamp] = set()
-    topics = output_topics(prefix)
+    topics = output_topics(prefix, motion is not None)
 
     def process(writer: BagWriter | None) -> None:
-        nonlocal frames, labelled
+        nonlocal frames, labelled, motion_frames
         bar = tqdm(total=total, desc="bag-eval", unit="frame", disable=not progress)
         for message in bag.messages([image_topic]):
             bar.update()
@@ -111,6 +118,7 @@ def evaluate_bag(
             overlay = pipeline.overlay(rgb, result.labels, overlay_alpha)
             finished = time.perf_counter()
             stamp = Stamp.of(msg)
+            moving = motion(rgb, stamp.ns * 1e-9) if motion is not None else None
             label = labels.get(stamp)
             if label is not None:
                 if label.shape != result.labels.shape:
@@ -131,9 +139,16 @@ def evaluate_bag(
                 ):
                     output = writer.image(stamp, frame_id, encode_raw(pixels, encoding))
                     writer.write(topics[name], message.timestamp, output)
+                if moving is not None and moving.foreground is not None:
+                    for name, pixels, encoding in motion_outputs(moving, rgb.shape[:2]):
+                        output = writer.image(stamp, frame_id, encode_raw(pixels, encoding))
+                        writer.write(topics[name], message.timestamp, output)
             frames += 1
             timings = {"decode": 1e3 * (decoded - started), **result.timings_ms}
             timings["overlay"] = 1e3 * (finished - overlay_start)
+            if moving is not None:
+                motion_frames += moving.foreground is not None
+                timings.update({f"motion_{k}": v for k, v in moving.timings_ms.items()})
             timings["total"] = 1e3 * (finished - started)
             latency.record(timings)
         bar.close()
@@ -186,4 +201,7 @@ def evaluate_bag(
         "output_bag": str(out) if out is not None else None,
         "output_topics": list(topics.values()) if out is not None else None,
     }
+    if motion is not None:
+        report["motion_frames"] = motion_frames
+        report["flow_resets"] = dict(motion.stream.resets)
     return report

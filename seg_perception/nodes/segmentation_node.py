@@ -17,7 +17,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import rclpy
 import torch
@@ -37,8 +36,8 @@ from ..checkpoint import DEFAULT_CHECKPOINT, MOTION_CHECKPOINTS, CheckpointError
 from ..image_codec import ImageDecodeError, compressed_msg_to_rgb, image_msg_to_rgb
 from ..latency_stats import LatencyStats
 from ..models import TWO_STREAM, build_model
-from ..motion import FlowEstimator, flow_to_rgb
-from ..motion_pipeline import MotionPipeline
+from ..motion import FlowEstimator
+from ..motion_pipeline import MotionPipeline, motion_outputs
 from ..node_params import PARAMETER_DOCS, ParameterError, SegmentationParams
 from ..pipeline import SegmentationPipeline
 from .diagnostics import diagnostic_array
@@ -193,13 +192,9 @@ class SegmentationNode(Node):
         if result.foreground is None:
             return timings  # the stream (re)started here: no previous frame
         timings["motion_inference"] = result.timings_ms["inference"]
-        mask = result.foreground.view(np.uint8) * np.uint8(255)
-        self.motion_pub.publish(array_to_image_msg(mask, "mono8", msg.header))
-        height, width = rgb.shape[:2]
-        picture = cv2.resize(
-            flow_to_rgb(result.flow), (width, height), interpolation=cv2.INTER_LINEAR
-        )
-        self.flow_pub.publish(array_to_image_msg(picture, "rgb8", msg.header))
+        publishers = {"motion": self.motion_pub, "flow": self.flow_pub}
+        for name, pixels, encoding in motion_outputs(result, rgb.shape[:2]):
+            publishers[name].publish(array_to_image_msg(pixels, encoding, msg.header))
         return timings
 
     def _on_set_parameters(self, changes) -> SetParametersResult:

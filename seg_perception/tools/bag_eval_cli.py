@@ -3,7 +3,8 @@
 Runs the node's pipeline (default: the bundled checkpoint) over an image topic of a
 rosbag2 (folder, ``.db3``, ``.mcap``) or ROS 1 bag; scores it against a mono8
 class-id label topic; writes ``labels``/``overlay``/``confidence`` to an MCAP bag
-stamped like the inputs, and the report (frames, IoU, latency, fps) as JSON.
+stamped like the inputs, and the report (frames, IoU, latency, fps) as JSON. With
+``--use-flow`` it also writes ``motion``/``flow``, as the node does with ``use_flow``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-topic", required=True, help="Image or CompressedImage topic")
     parser.add_argument("--label-topic", help="mono8 class-id Image topic, stamped like images")
     parser.add_argument("--checkpoint", default="", help="checkpoint (default: the bundled one)")
+    parser.add_argument(
+        "--use-flow", action="store_true", help="also write motion and flow (two-stream model)"
+    )
+    parser.add_argument(
+        "--motion-checkpoint", default="", help="two-stream checkpoint (default: the bundled one)"
+    )
     parser.add_argument("--out", help="output bag: OUT.mcap, or a folder for a rosbag2 MCAP bag")
     parser.add_argument(
         "--json", default="out/bag_eval/metrics.json", help="report file (default: %(default)s)"
@@ -59,6 +66,22 @@ def _load_pipeline(checkpoint: Path, args: argparse.Namespace):
     return SegmentationPipeline.from_checkpoint(checkpoint, classes, device=args.device)
 
 
+def _load_motion(args: argparse.Namespace):
+    """The motion pipeline of ``--motion-checkpoint`` (the node's default otherwise)."""
+    from ..checkpoint import MOTION_CHECKPOINTS, CheckpointError, load_model
+    from ..models import TWO_STREAM
+    from ..motion import FlowEstimator
+    from ..motion_pipeline import MotionPipeline
+
+    path = args.motion_checkpoint or MOTION_CHECKPOINTS["two_stream"][0]
+    model, payload = load_model(path)
+    if payload["model_name"] != TWO_STREAM or not payload["model_kwargs"].get("use_flow"):
+        raise CheckpointError(f"{path} is not a two-stream model with flow")
+    flow = payload["flow"]
+    estimator = FlowEstimator(flow["method"], flow["preset"])
+    return MotionPipeline(model, tuple(payload["input_size"]), estimator, device=args.device)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..bags.bag_eval import evaluate_bag
     from ..bags.bag_reader import BagReader
@@ -76,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
         checkpoint = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
         pipeline = _load_pipeline(checkpoint, args)
+        motion = _load_motion(args) if args.use_flow else None
         report = evaluate_bag(
             bag,
             pipeline,
@@ -86,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             overlay_alpha=args.overlay_alpha,
             compress=args.compress,
             overwrite=args.overwrite,
+            motion=motion,
         )
     from ..evaluation.segmentation_eval import file_sha256
 
@@ -107,6 +132,10 @@ def _print_report(report: dict, json_path: str) -> None:
         f"p50 {total.get('p50', float('nan')):.1f} p90 {total.get('p90', float('nan')):.1f} "
         f"p99 {total.get('p99', float('nan')):.1f} on {report['device']}"
     )
+    if "motion_frames" in report:
+        print(
+            f"motion and flow for {report['motion_frames']} frames; resets {report['flow_resets']}"
+        )
     for reason in report["skipped_reasons"]:
         print(f"  skipped: {reason}")
     if report["label_topic"]:
