@@ -1,5 +1,6 @@
 """``segmentation_node`` with ``use_flow``: ``~/motion`` and ``~/flow`` from a real process,
-and a clean restart of the flow stream when the stamps jump back.
+and a clean restart of the flow stream when the stamps jump back: once from a test
+publisher, once from a DAVIS sequence played twice as a bag by ``bag-play``.
 
 The two-stream checkpoint here has the bundled appearance stream and an untrained motion
 head: the test checks the outputs' form and the stream logic, not their quality.
@@ -7,6 +8,7 @@ head: the test checks the outputs' form and the stream logic, not their quality.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterator
 from functools import partial
@@ -21,8 +23,10 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
+from test_bag_live import verb_process
 from test_segmentation_node import SAMPLE_IMAGE, STARTUP_TIMEOUT, image_msg, output_pixels
 
+from seg_perception.bags.bag_make import IMAGE_TOPIC, make_bag
 from seg_perception.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
 from seg_perception.classes import CAMVID
 from seg_perception.models import TWO_STREAM, build_model
@@ -33,7 +37,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.ros
 
 NAME = "segmentation_node_motion"
-TOPIC = "/motion_cam/image"
+TOPIC = IMAGE_TOPIC  # where bag-play publishes
 OUTPUTS = ("labels", "motion", "flow")
 QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 SIZE = (320, 240)
@@ -75,6 +79,9 @@ class Outputs:
             ros.node.create_subscription(DiagnosticArray, "/diagnostics", self._status, 10)
         )
 
+    def connected(self) -> bool:
+        return all(s.get_publisher_count() > 0 for s in self.subscriptions[: len(OUTPUTS)])
+
     def _store(self, name: str, msg: Image) -> None:
         self.by_stamp[(msg.header.stamp.sec, msg.header.stamp.nanosec)][name] = msg
 
@@ -111,10 +118,14 @@ def test_motion_outputs_and_reset_on_time_jump(
     stamps = [100.0, 100.04, 100.08, 50.0, 50.04]
     with node_launcher.run(*ros_args, log_path=tmp_path / f"{NAME}.log") as process:
         ros.spin_until(
-            lambda: publisher.get_subscription_count() > 0 or not process.alive(),
+            lambda: (
+                (publisher.get_subscription_count() > 0 and outputs.connected())
+                or not process.alive()
+            ),
             STARTUP_TIMEOUT,
         )
         assert publisher.get_subscription_count() > 0, process.report("node did not subscribe")
+        ros.spin_until(lambda: False, 1.0)  # discovery completes on the node's side too
         for rgb, seconds in zip(frames(), stamps, strict=True):
             msg = image_msg(rgb, "rgb8")
             msg.header = Header(stamp=stamp(seconds), frame_id="motion_cam")
@@ -153,3 +164,55 @@ def test_motion_outputs_and_reset_on_time_jump(
     assert values["flow_resets (time went backwards)"] == "1", values
     for stage in ("flow", "motion_inference", "motion_total"):
         assert float(values[f"latency_{stage}_mean_ms"]) > 0.0, values
+
+
+BAG_FRAMES = 5
+BAG_RATE = 5.0  # Hz of the stamps: 0.2 s apart, within flow_max_gap
+PLAY_TIMEOUT = 90.0
+
+
+@pytest.fixture(scope="module")
+def davis_bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = os.environ.get("SEG_PERCEPTION_DATA")
+    frames = Path(root or "/nonexistent") / "davis2016" / "JPEGImages" / "480p" / "blackswan"
+    if not frames.is_dir():
+        pytest.skip("SEG_PERCEPTION_DATA does not hold davis2016/")
+    bag = tmp_path_factory.mktemp("davis_bag") / "blackswan.mcap"
+    make_bag(frames, bag, BAG_RATE, start_time=1_700_000_000.0, limit=BAG_FRAMES, progress=False)
+    return bag
+
+
+def test_davis_bag_played_twice_gives_motion_and_resets(
+    ros: RosHarness,
+    node_launcher: NodeLauncher,
+    motion_checkpoint: Path,
+    davis_bag: Path,
+    outputs: Outputs,
+    tmp_path: Path,
+) -> None:
+    ros_args = ("-r", f"__node:={NAME}", "-r", f"image:={TOPIC}", "-p", "use_flow:=true")
+    ros_args += ("-p", f"motion_checkpoint:={motion_checkpoint}", "-p", "diagnostics_period:=0.2")
+    ros_args += ("-p", "num_threads:=1")
+    stamps = [1_700_000_000 * 10**9 + round(k * 1e9 / BAG_RATE) for k in range(BAG_FRAMES)]
+    keys = [divmod(ns, 10**9) for ns in stamps]
+    passes = []
+    with node_launcher.run(*ros_args, log_path=tmp_path / f"{NAME}.log") as process:
+        for attempt in range(2):  # the second pass starts 0.8 s of stamps back in time
+            outputs.by_stamp.clear()
+            play = ["bag-play", "--bag", str(davis_bag), "--topics", IMAGE_TOPIC, "--rate", "0.5"]
+            play += ["--delay", "1", "--wait-for-subscribers"]
+            log = tmp_path / f"play{attempt}.log"
+            with verb_process(ros.env, log, *play) as player:
+                done = ros.spin_until(lambda p=player: p.poll() is not None, PLAY_TIMEOUT)
+                assert done and player.returncode == 0, log.read_text()[-3000:]
+            ros.spin_until(lambda: "labels" in outputs.by_stamp[keys[-1]], 15.0)
+            ros.spin_until(lambda: False, 1.0)
+            passes.append({k: set(outputs.by_stamp[k]) for k in keys})
+        ros.spin_until(lambda: "flow_resets (time went backwards)" in outputs.diagnostics, 5.0)
+    for outputs_of in passes:
+        # the first frame of each pass restarts the stream: labels, no motion
+        assert outputs_of[keys[0]] == {"labels"}, process.report(str(outputs_of))
+        moving = [k for k in keys[1:] if outputs_of[k] == set(OUTPUTS)]
+        assert len(moving) >= 2, process.report(f"motion for {len(moving)} frames: {outputs_of}")
+    assert outputs.diagnostics["flow_resets (time went backwards)"] == "1", outputs.diagnostics
+    assert outputs.diagnostics["flow_resets (first frame)"] == "1", outputs.diagnostics
