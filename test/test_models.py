@@ -1,12 +1,17 @@
-"""Model zoo: every builder on a tiny input, FCN's bilinear init, one training step each."""
+"""Model zoo: every builder on a tiny input, FCN's bilinear init, one training step and a
+checkpoint round trip each."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seg_perception.checkpoint import load_model, save_checkpoint
+from seg_perception.classes import CAMVID
 from seg_perception.models import DEFAULT_ENCODERS, MODEL_NAMES, build_model
 from seg_perception.models.common import bilinear_kernel
 from seg_perception.models.encoders import build_encoder
@@ -135,7 +140,7 @@ def test_bilinear_transposed_conv_matches_interpolation() -> None:
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
-def test_one_training_step_changes_parameters(name: str) -> None:
+def test_one_training_step_changes_parameters(name: str, tmp_path: Path) -> None:
     model = build_model(name, NUM_CLASSES).train()
     images = torch.randn(2, 3, 64, 96)
     labels = torch.randint(0, NUM_CLASSES, (2, 64, 96))
@@ -157,6 +162,15 @@ def test_one_training_step_changes_parameters(name: str) -> None:
     assert with_gradient <= changed
     # the classifier (last parameters registered) always learns
     assert list(before)[-1] in changed
+
+    # and the trained model round-trips a checkpoint: same predictions after loading
+    path = tmp_path / f"{name}.pt"
+    payload = {"model_name": name, "model_kwargs": {}, "class_names": list(CAMVID.names)}
+    save_checkpoint(path, {**payload, "state_dict": model.state_dict()})
+    loaded, _ = load_model(path, expected_classes=CAMVID)
+    model.eval()
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded(images)["out"], model(images)["out"], rtol=0, atol=0)
 
 
 def test_profile_model_counts_parameters_and_flops() -> None:
