@@ -100,6 +100,15 @@ def outputs(ros: RosHarness) -> Iterator[Outputs]:
         ros.node.destroy_subscription(subscription)
 
 
+def motion_node_args(checkpoint: Path) -> tuple[str, ...]:
+    """ROS arguments of a node named ``NAME`` reading ``TOPIC`` with the motion stream."""
+    return (
+        *("-r", f"__node:={NAME}", "-r", f"image:={TOPIC}"),
+        *("-p", "use_flow:=true", "-p", f"motion_checkpoint:={checkpoint}"),
+        *("-p", "diagnostics_period:=0.2", "-p", "num_threads:=1"),
+    )
+
+
 def stamp(seconds: float) -> TimeMsg:
     return TimeMsg(sec=int(seconds), nanosec=round((seconds % 1) * 1e9))
 
@@ -111,8 +120,7 @@ def test_motion_outputs_and_reset_on_time_jump(
     outputs: Outputs,
     tmp_path: Path,
 ) -> None:
-    ros_args = ("-r", f"__node:={NAME}", "-r", f"image:={TOPIC}", "-p", "use_flow:=true")
-    ros_args += ("-p", f"motion_checkpoint:={motion_checkpoint}", "-p", "diagnostics_period:=0.2")
+    ros_args = motion_node_args(motion_checkpoint)
     publisher = ros.node.create_publisher(Image, TOPIC, QOS)
     # 25 fps, then the stamps jump back (a bag replayed from the start), then go on
     stamps = [100.0, 100.04, 100.08, 50.0, 50.04]
@@ -190,9 +198,7 @@ def test_davis_bag_played_twice_gives_motion_and_resets(
     outputs: Outputs,
     tmp_path: Path,
 ) -> None:
-    ros_args = ("-r", f"__node:={NAME}", "-r", f"image:={TOPIC}", "-p", "use_flow:=true")
-    ros_args += ("-p", f"motion_checkpoint:={motion_checkpoint}", "-p", "diagnostics_period:=0.2")
-    ros_args += ("-p", "num_threads:=1")
+    ros_args = motion_node_args(motion_checkpoint)
     stamps = [1_700_000_000 * 10**9 + round(k * 1e9 / BAG_RATE) for k in range(BAG_FRAMES)]
     keys = [divmod(ns, 10**9) for ns in stamps]
     passes = []

@@ -7,7 +7,6 @@ sequence only with a checkpoint that never saw it. There is no validation split 
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import random
 import time
@@ -27,6 +26,7 @@ from ..device import select_device
 from ..models import TWO_STREAM, TwoStreamSegmenter, build_model
 from ..motion import FlowEstimator
 from .motion_config import MotionTrainConfig
+from .run_log import log_epoch
 
 __all__ = ["foreground_loss", "train_motion"]
 
@@ -153,12 +153,7 @@ def train_motion(
             "loss": round(total / max(count, 1), 5),
             "seconds": round(time.monotonic() - epoch_start, 1),
         }
-        tqdm.write(" ".join(f"{k}={v}" for k, v in row.items()))
-        with (out_dir / "log.csv").open("a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(row))
-            if handle.tell() == 0:
-                writer.writeheader()
-            writer.writerow(row)
+        log_epoch(out_dir / "log.csv", row, list(row))
         save_checkpoint(
             last_path,
             {

@@ -8,7 +8,6 @@ resumes with ``--resume``.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 import random
@@ -29,6 +28,7 @@ from ..evaluation.metrics import ConfusionMatrix
 from ..models import build_model
 from .config import TrainConfig
 from .losses import build_criterion, class_frequencies, enet_weights, median_frequency_weights
+from .run_log import log_epoch
 
 __all__ = ["train", "evaluate", "train_one_epoch"]
 
@@ -217,14 +217,7 @@ def train(
                     best_path, {**_payload(config, model), "epoch": epoch, "best_score": best_miou}
                 )
         history.append(row)
-        tqdm.write(" ".join(f"{k}={v}" for k, v in row.items()))
-        with log_path.open("a", newline="") as handle:
-            writer = csv.DictWriter(
-                handle, fieldnames=["epoch", "loss", "seconds", "val_miou", "val_pixel_acc"]
-            )
-            if handle.tell() == 0:
-                writer.writeheader()
-            writer.writerow(row)
+        log_epoch(log_path, row, ["epoch", "loss", "seconds", "val_miou", "val_pixel_acc"])
         save_checkpoint(
             last_path,
             {
