@@ -109,6 +109,11 @@ def export_for_inference(source: str | os.PathLike, target: str | os.PathLike) -
         "config",
         "epoch",
         "best_score",
+        # motion checkpoints: what eval-motion and the node need
+        "fold",
+        "train_sequences",
+        "input_size",
+        "flow",
     )
     exported = {k: payload[k] for k in keep if k in payload}
     save_checkpoint(target, exported, half=True)

@@ -64,6 +64,16 @@ def test_training_writes_a_held_out_record(fold_checkpoints: list[Path]) -> None
     assert log[0] == "epoch,loss,seconds" and len(log) == 2
 
 
+def test_export_keeps_what_eval_motion_needs(fold_checkpoints: list[Path], tmp_path: Path) -> None:
+    from seg_perception.checkpoint import export_for_inference
+
+    exported = export_for_inference(fold_checkpoints[0], tmp_path / "small.pt")
+    source = load_checkpoint(fold_checkpoints[0])
+    for key in ("fold", "train_sequences", "input_size", "flow", "model_kwargs"):
+        assert exported[key] == source[key]
+    assert load_checkpoint(tmp_path / "small.pt")["train_sequences"] == ["blackswan"]
+
+
 def test_frozen_appearance_stays_the_bundled_model(fold_checkpoints: list[Path]) -> None:
     bundled = load_checkpoint(MOTION_CHECKPOINTS["two_stream"][0].parents[1] / "lraspp_camvid.pt")
     trained = load_checkpoint(fold_checkpoints[0])["state_dict"]
