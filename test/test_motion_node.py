@@ -1,8 +1,9 @@
 """``segmentation_node`` with ``use_flow``: ``~/motion`` and ``~/flow`` from a real process,
 and a clean restart of the flow stream when the stamps jump back: once from a test
-publisher, once from a DAVIS sequence played twice as a bag by ``bag-play``.
+publisher, once from a DAVIS sequence played twice as a bag by ``bag-play`` into a node
+with the bundled two-stream checkpoint.
 
-The two-stream checkpoint here has the bundled appearance stream and an untrained motion
+The first test's checkpoint has the bundled appearance stream and an untrained motion
 head: the test checks the outputs' form and the stream logic, not their quality.
 """
 
@@ -100,11 +101,13 @@ def outputs(ros: RosHarness) -> Iterator[Outputs]:
         ros.node.destroy_subscription(subscription)
 
 
-def motion_node_args(checkpoint: Path) -> tuple[str, ...]:
-    """ROS arguments of a node named ``NAME`` reading ``TOPIC`` with the motion stream."""
+def motion_node_args(checkpoint: Path | None) -> tuple[str, ...]:
+    """ROS arguments of a node named ``NAME`` reading ``TOPIC`` with the motion stream
+    (``checkpoint`` None: the bundled two-stream model)."""
+    chosen = ("-p", f"motion_checkpoint:={checkpoint}") if checkpoint else ()
     return (
-        *("-r", f"__node:={NAME}", "-r", f"image:={TOPIC}"),
-        *("-p", "use_flow:=true", "-p", f"motion_checkpoint:={checkpoint}"),
+        *("-r", f"__node:={NAME}", "-r", f"image:={TOPIC}", "-p", "use_flow:=true"),
+        *chosen,
         *("-p", "diagnostics_period:=0.2", "-p", "num_threads:=1"),
     )
 
@@ -193,12 +196,11 @@ def davis_bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_davis_bag_played_twice_gives_motion_and_resets(
     ros: RosHarness,
     node_launcher: NodeLauncher,
-    motion_checkpoint: Path,
     davis_bag: Path,
     outputs: Outputs,
     tmp_path: Path,
 ) -> None:
-    ros_args = motion_node_args(motion_checkpoint)
+    ros_args = motion_node_args(None)  # the bundled DAVIS model
     stamps = [1_700_000_000 * 10**9 + round(k * 1e9 / BAG_RATE) for k in range(BAG_FRAMES)]
     keys = [divmod(ns, 10**9) for ns in stamps]
     passes = []
