@@ -19,6 +19,8 @@ setup(
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
         (f"share/{PACKAGE}/config/train", glob("config/train/*.yaml")),
+        (f"share/{PACKAGE}/config/train/ablation", glob("config/train/ablation/*.yaml")),
+        (f"share/{PACKAGE}/config/motion", glob("config/motion/*.yaml")),
         (f"share/{PACKAGE}/config/rviz", glob("config/rviz/*.rviz")),
         (f"share/{PACKAGE}/config/dds", glob("config/dds/*.xml")),
     ],

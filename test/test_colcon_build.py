@@ -70,6 +70,8 @@ def test_console_scripts_installed_where_ros2_run_looks(colcon_install: Path, sc
         f"share/{PACKAGE}/config/segmentation.yaml",
         f"share/{PACKAGE}/config/rviz/segmentation.rviz",
         f"share/{PACKAGE}/config/dds/fastdds_large_images.xml",
+        f"share/{PACKAGE}/config/motion/two_stream_davis.yaml",
+        f"share/{PACKAGE}/config/train/ablation/lraspp_ce.yaml",
         f"share/ament_index/resource_index/packages/{PACKAGE}",
     ],
 )
@@ -83,6 +85,7 @@ def test_python_package_carries_checkpoint_and_samples(colcon_install: Path) -> 
     assert len(installed) == 1, f"installed python package: {installed}"
     package = installed[0]
     assert (package / "checkpoints" / "lraspp_camvid.pt").is_file()
+    assert (package / "checkpoints" / "motion" / "two_stream_fold_a.pt").is_file()
     assert sorted((package / "samples" / "camvid" / "images").glob("*.jpg"))
     assert (package / "nodes" / "segmentation_node.py").is_file()
 
