@@ -4,19 +4,23 @@ state, reset on stamp jumps) -> network -> foreground mask at the frame's size. 
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
 import torch
 
+from .checkpoint import CheckpointError, load_model
+from .classes import ClassSet
 from .data.transforms import normalize_image
 from .device import select_device
-from .models import TwoStreamSegmenter
+from .models import TWO_STREAM, TwoStreamSegmenter
 from .motion import FlowEstimator, FlowStream, flow_to_network_input, flow_to_rgb
 
-__all__ = ["MotionPipeline", "MotionResult", "motion_outputs"]
+__all__ = ["MotionPipeline", "MotionResult", "load_motion_model", "motion_outputs"]
 
 
 @dataclass
@@ -26,6 +30,25 @@ class MotionResult:
     foreground: np.ndarray | None  # (H, W) bool: the moving object, at the frame's size
     flow: np.ndarray | None  # (h, w, 2) pixels at the network size
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def load_motion_model(
+    path: str | os.PathLike,
+    expected_classes: ClassSet | None = None,
+    require_flow: bool = True,
+) -> tuple[TwoStreamSegmenter, dict[str, Any]]:
+    """A two-stream checkpoint's model and payload (which holds its input size and flow).
+
+    Raises:
+        CheckpointError: not a two-stream motion checkpoint, or (``require_flow``) one
+            built without the motion stream; and whatever ``load_model`` raises.
+    """
+    model, payload = load_model(path, expected_classes)
+    if payload["model_name"] != TWO_STREAM or not {"input_size", "flow"} <= set(payload):
+        raise CheckpointError(f"{path} is not a two-stream model (with input_size and flow)")
+    if require_flow and not model.use_flow:
+        raise CheckpointError(f"{path} is a two-stream model without the motion stream")
+    return model, payload
 
 
 class MotionPipeline:
@@ -51,6 +74,25 @@ class MotionPipeline:
         self.model = model.eval().to(self.device)
         self.input_size = tuple(input_size)
         self.stream = FlowStream(estimator, max_gap_s)
+
+    @classmethod
+    def from_loaded(
+        cls,
+        model: TwoStreamSegmenter,
+        payload: dict[str, Any],
+        *,
+        flow_method: str | None = None,
+        flow_preset: str | None = None,
+        max_gap_s: float = 0.5,
+        device: str = "auto",
+    ) -> MotionPipeline:
+        """The pipeline of ``load_motion_model``'s result, at the checkpoint's input size;
+        flow as the checkpoint was trained on unless ``flow_method``/``flow_preset``."""
+        trained = payload["flow"]
+        estimator = FlowEstimator(
+            flow_method or trained["method"], flow_preset or trained["preset"]
+        )
+        return cls(model, tuple(payload["input_size"]), estimator, max_gap_s, device)
 
     @torch.inference_mode()
     def __call__(self, rgb: np.ndarray, stamp_s: float) -> MotionResult:

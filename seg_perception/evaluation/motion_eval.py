@@ -12,11 +12,9 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ..checkpoint import load_model
 from ..data.davis import load_sequence
 from ..latency_stats import LatencyStats
-from ..motion import FlowEstimator
-from ..motion_pipeline import MotionPipeline
+from ..motion_pipeline import MotionPipeline, load_motion_model
 from .vos_metrics import boundary_f, region_j
 
 __all__ = ["SequenceScore", "assign_checkpoints", "score_checkpoints", "score_sequence"]
@@ -93,18 +91,15 @@ def score_checkpoints(
     frame_limit: int | None = None,
 ) -> tuple[list[SequenceScore], LatencyStats]:
     """Score ``sequences``, each with the checkpoint that held it out."""
-    loaded = {str(path): load_model(path) for path in checkpoints}
+    loaded = {str(path): load_motion_model(path, require_flow=False) for path in checkpoints}
     for path, (_, payload) in loaded.items():
         if "train_sequences" not in payload:
             raise ValueError(f"{path} is not a motion checkpoint (no train_sequences)")
     chosen = assign_checkpoints({p: payload for p, (_, payload) in loaded.items()}, sequences)
-    pipelines = {}
-    for path, (model, payload) in loaded.items():
-        flow = payload["flow"]
-        estimator = FlowEstimator(flow["method"], flow["preset"])
-        pipelines[path] = MotionPipeline(
-            model, tuple(payload["input_size"]), estimator, device=device
-        )
+    pipelines = {
+        path: MotionPipeline.from_loaded(model, payload, device=device)
+        for path, (model, payload) in loaded.items()
+    }
     latency = LatencyStats(window=100_000)
     scores = []
     for name in tqdm(sequences, desc="eval-motion"):

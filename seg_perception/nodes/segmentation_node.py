@@ -35,9 +35,8 @@ from sensor_msgs.msg import CompressedImage, Image
 from ..checkpoint import DEFAULT_CHECKPOINT, MOTION_CHECKPOINTS, CheckpointError, load_model
 from ..image_codec import ImageDecodeError, compressed_msg_to_rgb, image_msg_to_rgb
 from ..latency_stats import LatencyStats
-from ..models import TWO_STREAM, build_model
-from ..motion import FlowEstimator
-from ..motion_pipeline import MotionPipeline, motion_outputs
+from ..models import build_model
+from ..motion_pipeline import MotionPipeline, load_motion_model, motion_outputs
 from ..node_params import PARAMETER_DOCS, ParameterError, SegmentationParams
 from ..pipeline import SegmentationPipeline
 from .diagnostics import diagnostic_array
@@ -162,26 +161,21 @@ class SegmentationNode(Node):
 
     def _load_motion(self, classes) -> MotionPipeline:
         path = self.params.motion_checkpoint or str(MOTION_CHECKPOINTS["two_stream"][0])
-        model, payload = load_model(path, expected_classes=classes)
-        if payload["model_name"] != TWO_STREAM or not payload["model_kwargs"].get("use_flow"):
-            raise CheckpointError(f"motion_checkpoint {path} is not a two-stream model with flow")
-        trained = payload.get("flow", {})
-        if trained and trained != {
-            "method": self.params.flow_method,
-            "preset": self.params.flow_preset,
-        }:
+        model, payload = load_motion_model(path, expected_classes=classes)
+        trained = payload["flow"]
+        if trained != {"method": self.params.flow_method, "preset": self.params.flow_preset}:
             self.get_logger().warning(
                 f"{path} was trained on {trained['method']}/{trained['preset']} flow, this node "
                 f"computes {self.params.flow_method}/{self.params.flow_preset}"
             )
-        estimator = FlowEstimator(self.params.flow_method, self.params.flow_preset)
         self.get_logger().info(f"motion stream: {path}")
-        return MotionPipeline(
+        return MotionPipeline.from_loaded(
             model,
-            tuple(payload["input_size"]),
-            estimator,
-            self.params.flow_max_gap,
-            self.params.device,
+            payload,
+            flow_method=self.params.flow_method,
+            flow_preset=self.params.flow_preset,
+            max_gap_s=self.params.flow_max_gap,
+            device=self.params.device,
         )
 
     def _publish_motion(self, rgb: np.ndarray, msg: Image | CompressedImage) -> dict[str, float]:
@@ -279,7 +273,7 @@ class SegmentationNode(Node):
 
     def _publish_diagnostics(self) -> None:
         with self._wakeup:
-            counters = dict(vars(self.counters))
+            counters = {f"frames_{k}": v for k, v in vars(self.counters).items()}
             if self.motion is not None:
                 for reason, count in self.motion.stream.resets.items():
                     counters[f"flow_resets ({reason})"] = count
@@ -289,7 +283,7 @@ class SegmentationNode(Node):
             level = DiagnosticStatus.WARN
             message = f"rejected or failed frames in the last {_WARN_HOLD_S:.0f} s; last: "
             message += self._last_problem
-        elif counters["received"] == 0:
+        elif counters["frames_received"] == 0:
             level, message = DiagnosticStatus.OK, "waiting for images"
         else:
             level, message = DiagnosticStatus.OK, "segmenting"
@@ -300,7 +294,7 @@ class SegmentationNode(Node):
                 str(self.pipeline.device),
                 level,
                 message,
-                {k if k.startswith("flow") else f"frames_{k}": v for k, v in counters.items()},
+                counters,
                 fps,
                 latency,
                 {"model": self.params.model, "input_topic": self.image_sub.topic_name},

@@ -68,18 +68,11 @@ def _load_pipeline(checkpoint: Path, args: argparse.Namespace):
 
 def _load_motion(args: argparse.Namespace):
     """The motion pipeline of ``--motion-checkpoint`` (the node's default otherwise)."""
-    from ..checkpoint import MOTION_CHECKPOINTS, CheckpointError, load_model
-    from ..models import TWO_STREAM
-    from ..motion import FlowEstimator
-    from ..motion_pipeline import MotionPipeline
+    from ..checkpoint import MOTION_CHECKPOINTS
+    from ..motion_pipeline import MotionPipeline, load_motion_model
 
     path = args.motion_checkpoint or MOTION_CHECKPOINTS["two_stream"][0]
-    model, payload = load_model(path)
-    if payload["model_name"] != TWO_STREAM or not payload["model_kwargs"].get("use_flow"):
-        raise CheckpointError(f"{path} is not a two-stream model with flow")
-    flow = payload["flow"]
-    estimator = FlowEstimator(flow["method"], flow["preset"])
-    return MotionPipeline(model, tuple(payload["input_size"]), estimator, device=args.device)
+    return MotionPipeline.from_loaded(*load_motion_model(path), device=args.device)
 
 
 def run(args: argparse.Namespace) -> int:

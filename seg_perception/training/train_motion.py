@@ -19,7 +19,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
+from ..checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, load_model, save_checkpoint
 from ..classes import CAMVID
 from ..data.davis_motion import DavisMotionFrames, load_motion_frames
 from ..device import select_device
@@ -51,10 +51,8 @@ def build_motion_model(config: MotionTrainConfig) -> TwoStreamSegmenter:
             if config.init_segmentation == "default"
             else config.init_segmentation
         )
-        state = load_checkpoint(path)
-        if list(state["class_names"]) != list(CAMVID.names):
-            raise ValueError(f"init_segmentation {path} is not a CamVid model")
-        model.load_appearance_from(state["state_dict"])
+        segmentation, _ = load_model(path, expected_classes=CAMVID)
+        model.load_appearance_from(segmentation.state_dict())
     if config.freeze_appearance:
         for module in (model.appearance, model.semantic_head):
             module.requires_grad_(False)

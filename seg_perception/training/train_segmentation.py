@@ -20,7 +20,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import load_checkpoint, load_model, save_checkpoint
 from ..classes import CAMVID
 from ..data import CamVid, EvalTransform, TrainTransform
 from ..device import select_device
@@ -102,19 +102,15 @@ def evaluate(model: nn.Module, dataset: CamVid, device: torch.device) -> Confusi
 
 def _load_initial_weights(model: nn.Module, config: TrainConfig) -> None:
     """Fine-tuning start: weights of a checkpoint of the same model and classes."""
-    state = load_checkpoint(config.init_checkpoint)
-    if state["model_name"] != config.model or dict(state.get("model_kwargs", {})) != dict(
+    source, state = load_model(config.init_checkpoint, expected_classes=CAMVID)
+    if state["model_name"] != config.model or dict(state["model_kwargs"]) != dict(
         config.model_kwargs
     ):
         raise ValueError(
             f"init_checkpoint {config.init_checkpoint} holds {state['model_name']} "
-            f"{state.get('model_kwargs', {})}, not {config.model} {config.model_kwargs}"
+            f"{state['model_kwargs']}, not {config.model} {config.model_kwargs}"
         )
-    if list(state["class_names"]) != list(CAMVID.names):
-        raise ValueError(f"init_checkpoint {config.init_checkpoint} has other classes")
-    model.load_state_dict(
-        {k: v.float() if v.is_floating_point() else v for k, v in state["state_dict"].items()}
-    )
+    model.load_state_dict(source.state_dict())
     tqdm.write(f"initial weights from {config.init_checkpoint}")
 
 
