@@ -205,6 +205,10 @@ def test_davis_bag_played_twice_gives_motion_and_resets(
     keys = [divmod(ns, 10**9) for ns in stamps]
     passes = []
     with node_launcher.run(*ros_args, log_path=tmp_path / f"{NAME}.log") as process:
+        # outputs published before the node's publishers match ours are lost: wait for them
+        ros.spin_until(lambda: outputs.connected() or not process.alive(), STARTUP_TIMEOUT)
+        assert outputs.connected(), process.report("node outputs not connected")
+        ros.spin_until(lambda: False, 1.0)  # discovery completes on the node's side too
         for attempt in range(2):  # the second pass starts 0.8 s of stamps back in time
             outputs.by_stamp.clear()
             play = ["bag-play", "--bag", str(davis_bag), "--topics", IMAGE_TOPIC, "--rate", "0.5"]
