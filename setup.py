@@ -21,6 +21,7 @@ setup(
         (f"share/{PACKAGE}/config/train", glob("config/train/*.yaml")),
         (f"share/{PACKAGE}/config/train/ablation", glob("config/train/ablation/*.yaml")),
         (f"share/{PACKAGE}/config/motion", glob("config/motion/*.yaml")),
+        (f"share/{PACKAGE}/config/driving", glob("config/driving/*.yaml")),
         (f"share/{PACKAGE}/config/rviz", glob("config/rviz/*.rviz")),
         (f"share/{PACKAGE}/config/dds", glob("config/dds/*.xml")),
     ],
@@ -36,6 +37,8 @@ setup(
         "console_scripts": [
             "seg-perception = seg_perception.cli:main",
             "segmentation_node = seg_perception.nodes.segmentation_node:main",
+            "sim_bridge_node = seg_perception.nodes.sim_bridge_node:main",
+            "policy_node = seg_perception.nodes.policy_node:main",
         ],
     },
 )

@@ -26,6 +26,9 @@ __all__ = [
     "CheckpointError",
     "DEFAULT_CHECKPOINT",
     "MOTION_CHECKPOINTS",
+    "INSTANCE_CHECKPOINT",
+    "POLICY_CHECKPOINT",
+    "DRIVING_SEGMENTATION_CHECKPOINT",
 ]
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
@@ -35,6 +38,12 @@ MOTION_CHECKPOINTS = {
     model: tuple(CHECKPOINT_DIR / "motion" / f"{model}_fold_{fold}.pt" for fold in "ab")
     for model in ("two_stream", "appearance")
 }
+
+# Mask R-CNN on CamVid's derived instances (train-instances)
+INSTANCE_CHECKPOINT = CHECKPOINT_DIR / "maskrcnn_camvid.pt"
+# CarRacing driving policy (train-policy) and its auxiliary segmentation branch
+POLICY_CHECKPOINT = CHECKPOINT_DIR / "driving" / "policy.pt"
+DRIVING_SEGMENTATION_CHECKPOINT = CHECKPOINT_DIR / "driving" / "segmentation.pt"
 
 
 class CheckpointError(ValueError):
@@ -114,6 +123,11 @@ def export_for_inference(source: str | os.PathLike, target: str | os.PathLike) -
         "train_sequences",
         "input_size",
         "flow",
+        # instance and policy checkpoints
+        "thing_classes",
+        "min_area",
+        "seg_weight",
+        "source",
     )
     exported = {k: payload[k] for k in keep if k in payload}
     save_checkpoint(target, exported, half=True)

@@ -31,6 +31,30 @@ VERBS = {
         "seg_perception.tools.bench_motion_cli",
         "optical flow and two-stream latency at several frame sizes",
     ),
+    "train-instances": (
+        "seg_perception.tools.train_instances_cli",
+        "train Mask R-CNN on CamVid's derived instances",
+    ),
+    "eval-instances": (
+        "seg_perception.tools.eval_instances_cli",
+        "COCO mask AP of the instance modes on CamVid test",
+    ),
+    "record-demos": (
+        "seg_perception.tools.record_demos_cli",
+        "record CarRacing demonstrations of the scripted expert",
+    ),
+    "bag-demos": (
+        "seg_perception.tools.bag_demos_cli",
+        "demonstrations from a bag's camera and cmd_vel topics",
+    ),
+    "train-policy": (
+        "seg_perception.tools.train_policy_cli",
+        "train the driving policy (behaviour cloning + segmentation auxiliary loss)",
+    ),
+    "drive-eval": (
+        "seg_perception.tools.drive_eval_cli",
+        "closed-loop CarRacing return of a policy on fixed seeds",
+    ),
     "plot-log": ("seg_perception.tools.plot_log_cli", "plot a training log.csv"),
     "models": ("seg_perception.tools.models_cli", "parameters, GFLOPs and CPU ms of each model"),
     "export": ("seg_perception.tools.export_cli", "strip a training checkpoint for inference"),

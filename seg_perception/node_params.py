@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from .classes import CAMVID, ClassSet
+from .instances.stage import INSTANCE_MODES
 from .models import MODEL_NAMES
 from .motion import DIS_PRESETS, FLOW_METHODS
 
@@ -46,6 +47,12 @@ PARAMETER_DOCS: dict[str, str] = {
     "flow_preset": "DIS preset: ultrafast, fast or medium",
     "flow_max_gap": "Seconds between frame stamps beyond which the flow stream restarts "
     "(as it does when time goes backwards or the size changes)",
+    "instance_mode": "Instance masks: off (no cost), fast (connected components of the "
+    "thing classes in ~/labels) or maskrcnn (the Mask R-CNN checkpoint)",
+    "thing_classes": "Names of the object classes the fast mode splits into instances",
+    "instance_min_area": "Smallest fast-mode instance, in pixels of the input frame",
+    "instance_checkpoint": "Mask R-CNN checkpoint; empty = the bundled CamVid model",
+    "instance_score_threshold": "Mask R-CNN detections scoring below this are dropped",
 }
 
 
@@ -73,6 +80,11 @@ class SegmentationParams:
     flow_method: str = "dis"
     flow_preset: str = "fast"
     flow_max_gap: float = 0.5
+    instance_mode: str = "off"
+    thing_classes: list[str] = field(default_factory=lambda: ["Car", "Pedestrian", "Bicyclist"])
+    instance_min_area: int = 50
+    instance_checkpoint: str = ""
+    instance_score_threshold: float = 0.5
 
     @classmethod
     def names(cls) -> list[str]:
@@ -130,4 +142,20 @@ class SegmentationParams:
             )
         if not 0.0 < self.flow_max_gap <= 60.0:
             raise ParameterError(f"flow_max_gap must be in (0, 60], got {self.flow_max_gap}")
-        self.classes()
+        if self.instance_mode not in INSTANCE_MODES:
+            raise ParameterError(
+                f"instance_mode must be one of {', '.join(INSTANCE_MODES)}, "
+                f"got {self.instance_mode!r}"
+            )
+        if not 1 <= self.instance_min_area <= 1_000_000:
+            raise ParameterError(
+                f"instance_min_area must be in 1..1000000, got {self.instance_min_area}"
+            )
+        if not 0.0 <= self.instance_score_threshold <= 1.0:
+            raise ParameterError(
+                f"instance_score_threshold must be in [0, 1], got {self.instance_score_threshold}"
+            )
+        classes = self.classes()
+        unknown = [name for name in self.thing_classes if name not in classes.names]
+        if unknown:
+            raise ParameterError(f"thing_classes {unknown} are not among class_names")

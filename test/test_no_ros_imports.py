@@ -24,6 +24,15 @@ ROS_FREE_MODULES = (
     "seg_perception.bags.bag_writer",
     "seg_perception.bags.bag_make",
     "seg_perception.bags.bag_eval",
+    "seg_perception.instances.stage",
+    "seg_perception.instances.coco_eval",
+    "seg_perception.training.train_instances",
+    "seg_perception.driving.sim",
+    "seg_perception.driving.demos",
+    "seg_perception.driving.bag_demos",
+    "seg_perception.driving.drive_eval",
+    "seg_perception.driving.policy_runner",
+    "seg_perception.training.train_policy",
 )
 
 REPO = Path(__file__).resolve().parents[1]

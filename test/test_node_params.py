@@ -45,6 +45,9 @@ def test_defaults_validate() -> None:
         ("flow_preset", "slow"),
         ("flow_max_gap", 0.0),
         ("flow_max_gap", 61.0),
+        ("instance_mode", "panoptic"),
+        ("instance_min_area", 0),
+        ("instance_score_threshold", 1.5),
     ],
 )
 def test_invalid_value_names_the_parameter(name: str, value: Any) -> None:
@@ -69,6 +72,12 @@ def test_palette_values_must_be_bytes() -> None:
     palette[0] = 300
     with pytest.raises(ParameterError, match="palette"):
         SegmentationParams(palette=palette).validate()
+
+
+def test_thing_classes_must_be_class_names() -> None:
+    params = dataclasses.replace(SegmentationParams(), thing_classes=["Car", "Truck"])
+    with pytest.raises(ParameterError, match=r"thing_classes \['Truck'\]"):
+        params.validate()
 
 
 def test_parameter_error_is_a_value_error() -> None:

@@ -8,7 +8,9 @@ model's classes (CamVid's 11 = Unlabelled, 255) are ignored. The optional output
 bag holds ``<prefix>/labels`` (mono8), ``<prefix>/overlay`` (rgb8) and
 ``<prefix>/confidence`` (32FC1), each with its input's header and bag timestamp; with a
 motion pipeline also ``<prefix>/motion`` (mono8, 255 moving) and ``<prefix>/flow`` (rgb8),
-as the node publishes them (none for a frame that restarts the flow stream).
+as the node publishes them (none for a frame that restarts the flow stream); with an
+instance stage also ``<prefix>/instances/ids`` (mono16), ``.../overlay`` (rgb8) and
+``.../detections`` (``std_msgs/String`` JSON).
 
 A frame that fails to decode (bad bytes, wrong size, undecodable JPEG) is skipped and
 counted; an unusable bag (missing, corrupt, unknown topic, unsupported type or
@@ -26,6 +28,8 @@ from tqdm import tqdm
 
 from ..evaluation.metrics import ConfusionMatrix
 from ..image_codec import encode_raw
+from ..instances.detections import detections_json
+from ..instances.stage import InstanceResult, InstanceStage
 from ..latency_stats import LatencyStats
 from ..motion_pipeline import motion_outputs
 from .bag_reader import BagReader, read_labels
@@ -38,14 +42,21 @@ if TYPE_CHECKING:
 
 __all__ = ["evaluate_bag", "output_topics", "DEFAULT_PREFIX"]
 
+STRING_TYPE = "std_msgs/msg/String"
 DEFAULT_PREFIX = "/segmentation_node"  # the live node's output namespace
 MAX_REASONS = 5
 
 
-def output_topics(prefix: str = DEFAULT_PREFIX, motion: bool = False) -> dict[str, str]:
+INSTANCE_OUTPUTS = ("instances/ids", "instances/overlay", "instances/detections")
+
+
+def output_topics(
+    prefix: str = DEFAULT_PREFIX, motion: bool = False, instances: bool = False
+) -> dict[str, str]:
     """``{"labels": "<prefix>/labels", ...}`` for an absolute or relative ``prefix``."""
     base = "/" + prefix.strip("/") if prefix.strip("/") else ""
     names = ["labels", "overlay", "confidence"] + (["motion", "flow"] if motion else [])
+    names += list(INSTANCE_OUTPUTS) if instances else []
     return {name: f"{base}/{name}" for name in names}
 
 
@@ -62,6 +73,7 @@ def evaluate_bag(
     overwrite: bool = False,
     progress: bool = True,
     motion: MotionPipeline | None = None,
+    instances: InstanceStage | None = None,
 ) -> dict[str, Any]:
     """Segment every frame of ``image_topic``; score against ``label_topic``; write ``out``.
 
@@ -77,6 +89,7 @@ def evaluate_bag(
         overwrite: replace an existing ``out``.
         progress: show a tqdm bar.
         motion: also run this motion pipeline (``~/motion`` and ``~/flow`` outputs).
+        instances: also run this instance stage (``~/instances/{ids,overlay,detections}``).
 
     Returns:
         The report: frame counts, IoU (when labelled), latency percentiles, fps.
@@ -96,12 +109,12 @@ def evaluate_bag(
     confusion = ConfusionMatrix(num_classes)
     latency = LatencyStats(window=total)
     skipped: list[str] = []
-    frames = labelled = motion_frames = 0
+    frames = labelled = motion_frames = instance_count = 0
     matched: set[Stamp] = set()
-    topics = output_topics(prefix, motion is not None)
+    topics = output_topics(prefix, motion is not None, instances is not None)
 
     def process(writer: BagWriter | None) -> None:
-        nonlocal frames, labelled, motion_frames
+        nonlocal frames, labelled, motion_frames, instance_count
         bar = tqdm(total=total, desc="bag-eval", unit="frame", disable=not progress)
         for message in bag.messages([image_topic]):
             bar.update()
@@ -119,6 +132,7 @@ def evaluate_bag(
             finished = time.perf_counter()
             stamp = Stamp.of(msg)
             moving = motion(rgb, stamp.ns * 1e-9) if motion is not None else None
+            found = instances(rgb, result.labels, result.confidence) if instances else None
             label = labels.get(stamp)
             if label is not None:
                 if label.shape != result.labels.shape:
@@ -143,12 +157,27 @@ def evaluate_bag(
                     for name, pixels, encoding in motion_outputs(moving, rgb.shape[:2]):
                         output = writer.image(stamp, frame_id, encode_raw(pixels, encoding))
                         writer.write(topics[name], message.timestamp, output)
+                if found is not None:
+                    _write_instances(
+                        writer,
+                        topics,
+                        message.timestamp,
+                        stamp,
+                        frame_id,
+                        rgb,
+                        found,
+                        instances.mode,
+                        pipeline.classes.names,
+                    )
             frames += 1
             timings = {"decode": 1e3 * (decoded - started), **result.timings_ms}
             timings["overlay"] = 1e3 * (finished - overlay_start)
             if moving is not None:
                 motion_frames += moving.foreground is not None
                 timings.update({f"motion_{k}": v for k, v in moving.timings_ms.items()})
+            if found is not None:
+                instance_count += len(found.instances)
+                timings.update(found.timings_ms)
             timings["total"] = 1e3 * (finished - started)
             latency.record(timings)
         bar.close()
@@ -163,8 +192,8 @@ def evaluate_bag(
         process(None)
     else:
         with BagWriter(out, "mcap", compress=compress, overwrite=overwrite) as writer:
-            for topic in topics.values():
-                writer.add_topic(topic, IMAGE_TYPE)
+            for name, topic in topics.items():
+                writer.add_topic(topic, STRING_TYPE if name.endswith("detections") else IMAGE_TYPE)
             process(writer)
     elapsed = time.perf_counter() - started
 
@@ -204,4 +233,39 @@ def evaluate_bag(
     if motion is not None:
         report["motion_frames"] = motion_frames
         report["flow_resets"] = dict(motion.stream.resets)
+    if instances is not None:
+        report["instance_mode"] = instances.mode
+        report["instances"] = instance_count
     return report
+
+
+def _write_instances(
+    writer: BagWriter,
+    topics: dict[str, str],
+    timestamp: int,
+    stamp: Stamp,
+    frame_id: str,
+    rgb: np.ndarray,
+    found: InstanceResult,
+    mode: str,
+    class_names: tuple[str, ...],
+) -> None:
+    """The node's three instance outputs for one frame."""
+    ids = writer.image(stamp, frame_id, encode_raw(found.id_image, "mono16"))
+    writer.write(topics["instances/ids"], timestamp, ids)
+    overlay = writer.image(stamp, frame_id, encode_raw(found.overlay(rgb), "rgb8"))
+    writer.write(topics["instances/overlay"], timestamp, overlay)
+    document = detections_json(
+        (stamp.sec, stamp.nanosec),
+        frame_id,
+        mode,
+        rgb.shape[:2],
+        found.instances,
+        found.ids,
+        class_names,
+    )
+    writer.write(
+        topics["instances/detections"],
+        timestamp,
+        writer.typestore.types[STRING_TYPE](data=document),
+    )

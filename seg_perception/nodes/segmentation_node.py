@@ -3,11 +3,14 @@
 Subscribes ``image`` (``sensor_msgs/Image``) or ``image/compressed``
 (``sensor_msgs/CompressedImage``); publishes ``~/labels`` (mono8 class ids),
 ``~/overlay`` (rgb8) and ``~/confidence`` (32FC1), each with the input's header, and
-``/diagnostics``. With ``use_flow`` it also publishes ``~/motion`` (mono8, 255 on the
-moving object) and ``~/flow`` (rgb8 flow picture) from a two-stream model; the first
-frame after a flow reset (start, stamp going back, long gap, new size) has neither.
-Inference runs on a worker thread that always takes the newest
-frame; frames replaced before they were processed are counted as dropped.
+``/diagnostics``. With ``instance_mode`` fast or maskrcnn it also publishes
+``~/instances/ids`` (mono16, class_id * 1000 + n), ``~/instances/overlay`` (rgb8) and
+``~/instances/detections`` (``std_msgs/String``, JSON). With ``use_flow`` it also
+publishes ``~/motion`` (mono8, 255 on the moving object) and ``~/flow`` (rgb8 flow
+picture) from a two-stream model; the first frame after a flow reset (start, stamp
+going back, long gap, new size) has neither. Inference runs on a worker thread that
+always takes the newest frame; frames replaced before they were processed are counted
+as dropped.
 """
 
 from __future__ import annotations
@@ -31,9 +34,12 @@ from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValu
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import String
 
 from ..checkpoint import DEFAULT_CHECKPOINT, MOTION_CHECKPOINTS, CheckpointError, load_model
 from ..image_codec import ImageDecodeError, compressed_msg_to_rgb, image_msg_to_rgb
+from ..instances.detections import detections_json
+from ..instances.stage import InstanceStage
 from ..latency_stats import LatencyStats
 from ..models import build_model
 from ..motion_pipeline import MotionPipeline, load_motion_model, motion_outputs
@@ -54,6 +60,8 @@ _RANGES = {
     "overlay_alpha": FloatingPointRange(from_value=0.0, to_value=1.0, step=0.0),
     "diagnostics_period": FloatingPointRange(from_value=0.05, to_value=60.0, step=0.0),
     "flow_max_gap": FloatingPointRange(from_value=0.001, to_value=60.0, step=0.0),
+    "instance_min_area": IntegerRange(from_value=1, to_value=1_000_000, step=1),
+    "instance_score_threshold": FloatingPointRange(from_value=0.0, to_value=1.0, step=0.0),
 }
 _RUNTIME_TUNABLE = {"overlay_alpha"}
 _WARN_HOLD_S = 10.0  # diagnostics stay WARN this long after a rejected or failed frame
@@ -107,6 +115,17 @@ class SegmentationNode(Node):
             self.params.confidence_stride,
         )
         self.motion = self._load_motion(classes) if self.params.use_flow else None
+        self.instances = None
+        if self.params.instance_mode != "off":
+            self.instances = InstanceStage(
+                self.params.instance_mode,
+                classes,
+                self.params.thing_classes,
+                self.params.instance_min_area,
+                self.params.instance_checkpoint,
+                self.params.instance_score_threshold,
+                self.params.device,
+            )
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
         output_qos = image_publisher_qos(max(5, self.params.qos_depth))
@@ -116,6 +135,14 @@ class SegmentationNode(Node):
         if self.motion is not None:
             self.motion_pub = self.create_publisher(Image, "~/motion", output_qos)
             self.flow_pub = self.create_publisher(Image, "~/flow", output_qos)
+        if self.instances is not None:
+            self.instance_ids_pub = self.create_publisher(Image, "~/instances/ids", output_qos)
+            self.instance_overlay_pub = self.create_publisher(
+                Image, "~/instances/overlay", output_qos
+            )
+            self.detections_pub = self.create_publisher(
+                String, "~/instances/detections", output_qos
+            )
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
 
         input_qos = image_subscription_qos(self.params.qos_reliability, self.params.qos_depth)
@@ -191,6 +218,24 @@ class SegmentationNode(Node):
             publishers[name].publish(array_to_image_msg(pixels, encoding, msg.header))
         return timings
 
+    def _publish_instances(self, rgb: np.ndarray, result, msg: Image | CompressedImage) -> float:
+        """Instance ids, picture and detections for this frame; returns the stage's ms."""
+        found = self.instances(rgb, result.labels, result.confidence)
+        header = msg.header
+        self.instance_ids_pub.publish(array_to_image_msg(found.id_image, "mono16", header))
+        self.instance_overlay_pub.publish(array_to_image_msg(found.overlay(rgb), "rgb8", header))
+        document = detections_json(
+            (header.stamp.sec, header.stamp.nanosec),
+            header.frame_id,
+            self.params.instance_mode,
+            rgb.shape[:2],
+            found.instances,
+            found.ids,
+            self.pipeline.classes.names,
+        )
+        self.detections_pub.publish(String(data=document))
+        return found.timings_ms["instances"]
+
     def _on_set_parameters(self, changes) -> SetParametersResult:
         for change in changes:
             if change.name == "overlay_alpha" and not 0.0 <= change.value <= 1.0:
@@ -250,6 +295,12 @@ class SegmentationNode(Node):
             motion_start = time.perf_counter()
             motion_timings = self._publish_motion(rgb, msg) if self.motion is not None else {}
             motion_ms = 1e3 * (time.perf_counter() - motion_start)
+            instance_start = time.perf_counter()
+            if self.instances is not None:
+                instance_timings = {"instances": self._publish_instances(rgb, result, msg)}
+            else:
+                instance_timings = {}
+            instance_ms = 1e3 * (time.perf_counter() - instance_start)
         except Exception as exc:  # keep serving: one bad frame must not stop the node
             self.counters.failed += 1
             self._last_problem, self._last_problem_at = repr(exc), time.monotonic()
@@ -260,13 +311,17 @@ class SegmentationNode(Node):
         finished = time.perf_counter()
         timings = {"decode": 1e3 * (decoded - started), **result.timings_ms}
         timings["postprocess"] += 1e3 * (publish_start - overlay_start)  # overlay rendering
-        timings["publish"] = 1e3 * (finished - publish_start) - motion_ms
+        timings["publish"] = 1e3 * (finished - publish_start) - motion_ms - instance_ms
         timings["total"] = 1e3 * (finished - started)
         timings["non_inference"] = timings["total"] - timings["inference"]
         if self.motion is not None:  # the motion stream's cost, apart from the segmentation's
             timings.update(motion_timings)
             timings["motion_total"] = motion_ms
             timings["non_inference"] -= motion_ms
+        if self.instances is not None:  # the whole instance stage, publishing included
+            timings.update(instance_timings)
+            timings["instances_total"] = instance_ms
+            timings["non_inference"] -= instance_ms
         with self._wakeup:
             self.counters.processed += 1
             self.stats.record(timings)

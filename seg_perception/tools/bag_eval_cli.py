@@ -26,6 +26,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--motion-checkpoint", default="", help="two-stream checkpoint (default: the bundled one)"
     )
+    parser.add_argument(
+        "--instance-mode",
+        choices=("off", "fast", "maskrcnn"),
+        default="off",
+        help="also write instances/{ids,overlay,detections}, as the node does",
+    )
+    parser.add_argument(
+        "--instance-checkpoint", default="", help="Mask R-CNN checkpoint (default: bundled)"
+    )
     parser.add_argument("--out", help="output bag: OUT.mcap, or a folder for a rosbag2 MCAP bag")
     parser.add_argument(
         "--json", default="out/bag_eval/metrics.json", help="report file (default: %(default)s)"
@@ -93,6 +102,16 @@ def run(args: argparse.Namespace) -> int:
         checkpoint = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
         pipeline = _load_pipeline(checkpoint, args)
         motion = _load_motion(args) if args.use_flow else None
+        instances = None
+        if args.instance_mode != "off":
+            from ..instances.stage import InstanceStage
+
+            instances = InstanceStage(
+                args.instance_mode,
+                pipeline.classes,
+                checkpoint=args.instance_checkpoint,
+                device=args.device,
+            )
         report = evaluate_bag(
             bag,
             pipeline,
@@ -104,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
             compress=args.compress,
             overwrite=args.overwrite,
             motion=motion,
+            instances=instances,
         )
     from ..evaluation.segmentation_eval import file_sha256
 
@@ -129,6 +149,8 @@ def _print_report(report: dict, json_path: str) -> None:
         print(
             f"motion and flow for {report['motion_frames']} frames; resets {report['flow_resets']}"
         )
+    if "instances" in report:
+        print(f"{report['instances']} instances ({report['instance_mode']} mode)")
     for reason in report["skipped_reasons"]:
         print(f"  skipped: {reason}")
     if report["label_topic"]:

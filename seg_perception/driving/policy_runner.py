@@ -1,0 +1,96 @@
+"""Frame in, limited ``(linear.x, angular.z)`` command out: the policy node and the
+in-process evaluation share this, so both drive identically."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..checkpoint import CheckpointError, load_checkpoint
+from ..data.transforms import MEAN, STD
+from ..device import select_device
+from .commands import CommandLimiter, LimiterConfig, action_to_twist_values
+from .policy_model import POLICY_MODEL, DrivingPolicy
+
+__all__ = ["PolicyRunner", "PolicyCommand", "load_policy", "frames_to_batch"]
+
+
+def load_policy(path: str | os.PathLike) -> tuple[DrivingPolicy, dict[str, Any]]:
+    """A policy checkpoint's model in eval mode (float32), and its payload."""
+    payload = load_checkpoint(path)
+    if payload["model_name"] != POLICY_MODEL:
+        raise CheckpointError(
+            f"checkpoint {path} holds a {payload['model_name']!r} model, not {POLICY_MODEL!r}"
+        )
+    model = DrivingPolicy(**payload["model_kwargs"])
+    state = {
+        k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()
+    }
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"checkpoint {path} does not fit its model: {exc}") from exc
+    return model.eval(), payload
+
+
+def frames_to_batch(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """(B, H, W, 3) uint8 RGB -> normalised (B, 3, H, W) float."""
+    pixels = torch.as_tensor(frames).float().div_(255.0)
+    mean, std = torch.from_numpy(MEAN), torch.from_numpy(STD)
+    return ((pixels - mean) / std).permute(0, 3, 1, 2).contiguous()
+
+
+@dataclass
+class PolicyCommand:
+    linear_x: float
+    angular_z: float
+    action: np.ndarray  # the policy's raw [steer, gas, brake]
+    segmentation: np.ndarray | None  # (H, W) uint8 labels of the auxiliary head
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class PolicyRunner:
+    """Runs a ``DrivingPolicy`` on frames and limits its commands.
+
+    Args:
+        model: the policy.
+        limiter: magnitude and rate limits (see ``CommandLimiter``).
+        device: ``auto``, ``cpu`` or ``cuda[:N]``.
+    """
+
+    def __init__(
+        self,
+        model: DrivingPolicy,
+        limiter: LimiterConfig | None = None,
+        device: str = "auto",
+    ):
+        self.device = select_device(device)
+        self.model = model.eval().to(self.device)
+        self.limiter = CommandLimiter(limiter)
+
+    def reset(self) -> None:
+        """Forget the previous command (a new episode or a restarted stream)."""
+        self.limiter.reset()
+
+    @torch.inference_mode()
+    def __call__(
+        self, frame: np.ndarray, stamp_s: float, with_segmentation: bool = False
+    ) -> PolicyCommand:
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"expected (H, W, 3) uint8 RGB, got {frame.shape} {frame.dtype}")
+        started = time.perf_counter()
+        batch = frames_to_batch(frame[None]).to(self.device)
+        out = self.model(batch, with_segmentation=with_segmentation)
+        action = out["action"][0].cpu().numpy().astype(np.float64)
+        segmentation = None
+        if with_segmentation:
+            segmentation = out["seg"][0].argmax(0).to(torch.uint8).cpu().numpy()
+        inferred = time.perf_counter()
+        linear, angular = self.limiter(stamp_s, *action_to_twist_values(action))
+        timings = {"inference": 1e3 * (inferred - started)}
+        return PolicyCommand(linear, angular, action, segmentation, timings)

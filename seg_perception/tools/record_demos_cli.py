@@ -1,0 +1,50 @@
+"""``seg-perception record-demos --episodes 18 --out runs/driving/demos.npz``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, help="output .npz")
+    parser.add_argument("--episodes", type=int, default=18, help="one episode per seed")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first..first+N-1")
+    parser.add_argument(
+        "--steer-noise",
+        type=float,
+        default=0.25,
+        help="std of the executed steering noise (DART); 0 = clean driving",
+    )
+    parser.add_argument(
+        "--policy",
+        help="DAgger: this policy checkpoint drives, the expert labels the frames it reaches",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..cli import UserError
+    from ..driving.demos import record_dagger_demos, record_expert_demos, save_demos
+
+    if args.episodes < 1 or args.steer_noise < 0:
+        raise UserError("--episodes must be >= 1 and --steer-noise >= 0")
+    seeds = range(args.first_seed, args.first_seed + args.episodes)
+    if args.policy:
+        import torch
+
+        from ..driving.policy_runner import PolicyRunner, load_policy
+
+        torch.set_num_threads(1)
+        model, _ = load_policy(args.policy)
+        demos, returns = record_dagger_demos(PolicyRunner(model, device="cpu"), list(seeds))
+        driver = "policy"
+    else:
+        demos, returns = record_expert_demos(list(seeds), args.steer_noise)
+        driver = "noisy expert"
+    save_demos(args.out, demos)
+    print(
+        f"{len(demos)} frames from {args.episodes} episodes -> {args.out} "
+        f"({driver} return {np.mean(returns):.1f} +- {np.std(returns):.1f})"
+    )
+    return 0

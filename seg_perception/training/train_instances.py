@@ -1,0 +1,167 @@
+"""Train Mask R-CNN (L_cls + L_box + L_mask, plus the RPN's two losses) on CamVid instances.
+
+Resumes from ``<out_dir>/last.pt`` with ``--resume``. No validation split is held
+out (the backbone's encoder was trained on train+val already): the final epoch is
+the result, scored on test by ``eval-instances``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ..checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
+from ..classes import CAMVID
+from ..device import select_device
+from ..instances.dataset import CamVidInstances, collate_detection
+from ..instances.maskrcnn import MASKRCNN, build_maskrcnn, load_encoder_into_backbone
+from .instance_config import InstanceTrainConfig
+from .run_log import log_epoch
+
+__all__ = ["train_instances", "thing_class_ids"]
+
+
+def thing_class_ids(names: list[str]) -> list[int]:
+    """CamVid ids of the named thing classes."""
+    unknown = [n for n in names if n not in CAMVID.names]
+    if unknown:
+        raise ValueError(f"unknown CamVid classes {unknown}; choose from {list(CAMVID.names)}")
+    return [CAMVID.names.index(n) for n in names]
+
+
+def _payload(config: InstanceTrainConfig, model: torch.nn.Module) -> dict:
+    return {
+        "model_name": MASKRCNN,
+        "model_kwargs": dict(config.model_kwargs),
+        "class_names": list(CAMVID.names),
+        "palette": [list(c) for c in CAMVID.colors],
+        "thing_classes": list(config.thing_classes),
+        "min_area": config.min_area,
+        "state_dict": model.state_dict(),
+        "config": dataclasses.asdict(config),
+    }
+
+
+def _lr_factor(config: InstanceTrainConfig, total_steps: int):
+    def factor(step: int) -> float:
+        if step < config.warmup_steps:
+            return (step + 1) / config.warmup_steps
+        progress = (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    return factor
+
+
+def train_instances(
+    config: InstanceTrainConfig, data_root: Path, resume: bool = False, device: str = "auto"
+) -> Path:
+    """Run (or resume) training; returns ``<out_dir>/final.pt``."""
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    dev = select_device(device)
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    class_ids = thing_class_ids(config.thing_classes)
+    dataset = CamVidInstances(
+        data_root,
+        config.train_split,
+        class_ids,
+        config.min_area,
+        hflip=config.hflip,
+        limit=config.train_limit,
+        seed=config.seed,
+    )
+    loader = DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        shuffle=True,
+        collate_fn=collate_detection,
+        generator=torch.Generator().manual_seed(config.seed),
+    )
+    model = build_maskrcnn(len(class_ids), **config.model_kwargs)
+    if config.init_segmentation:
+        path = (
+            DEFAULT_CHECKPOINT
+            if config.init_segmentation == "default"
+            else Path(config.init_segmentation)
+        )
+        copied = load_encoder_into_backbone(model, load_checkpoint(path)["state_dict"])
+        if copied == 0:
+            raise ValueError(f"{path} has no MobileNetV3-Large encoder to start the backbone")
+        tqdm.write(f"backbone: {copied} tensors from {path}")
+    model.to(dev)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    total_steps = config.epochs * len(loader)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(config, total_steps))
+    start_epoch, last_path = 0, out_dir / "last.pt"
+    if resume and last_path.is_file():
+        state = load_checkpoint(last_path)
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch = state["epoch"] + 1
+        tqdm.write(f"resumed from {last_path} at epoch {start_epoch}")
+
+    started, epoch = time.monotonic(), start_epoch - 1
+    for epoch in range(start_epoch, config.epochs):
+        epoch_start = time.monotonic()
+        model.train()
+        sums: dict[str, float] = {}
+        steps = 0
+        progress = tqdm(loader, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True)
+        for images, targets in progress:
+            images = [image.to(dev) for image in images]
+            targets = [{k: v.to(dev) for k, v in t.items()} for t in targets]
+            losses = model(images, targets)
+            loss = sum(losses.values())
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            for name, value in losses.items():
+                sums[name] = sums.get(name, 0.0) + value.item()
+            steps += 1
+            progress.set_postfix(loss=f"{loss.item():.3f}")
+        row = {
+            "epoch": epoch,
+            "loss": round(sum(sums.values()) / max(steps, 1), 5),
+            **{name: round(total / max(steps, 1), 5) for name, total in sums.items()},
+            "seconds": round(time.monotonic() - epoch_start, 1),
+        }
+        log_epoch(out_dir / "log.csv", row, list(row))
+        save_checkpoint(
+            last_path,
+            {
+                **_payload(config, model),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "epoch": epoch,
+            },
+        )
+        out_of_time = (
+            config.time_budget_minutes > 0
+            and time.monotonic() - started > 60 * config.time_budget_minutes
+        )
+        if out_of_time and epoch < config.epochs - 1:
+            tqdm.write(
+                f"time budget of {config.time_budget_minutes} min reached after epoch {epoch}"
+            )
+            break
+    final_path = out_dir / "final.pt"
+    save_checkpoint(final_path, {**_payload(config, model), "epoch": epoch})
+    return final_path

@@ -1,0 +1,173 @@
+"""Train the driving policy on demonstrations: L_policy + lambda * L_seg.
+
+Writes ``<out_dir>/last.pt`` every epoch (``--resume`` continues from it) and, at the
+end, ``final.pt`` (the policy) and ``segmentation.pt`` (its encoder and auxiliary head
+as an ordinary zoo ``lraspp`` checkpoint over ``DRIVING_CLASSES``, which the
+segmentation node and the bag pseudo-labeller load). The demonstrations' frames get
+small brightness/contrast jitter; nothing is flipped (steering is not symmetric
+under the indicator bar).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..classes import IGNORE_INDEX
+from ..device import select_device
+from ..driving.demos import load_demos
+from ..driving.policy_model import POLICY_MODEL, DrivingPolicy
+from ..driving.policy_runner import frames_to_batch
+from ..driving.sim_labels import DRIVING_CLASSES
+from .policy_config import PolicyTrainConfig
+from .run_log import log_epoch
+
+__all__ = ["train_policy", "policy_loss"]
+
+
+def policy_loss(
+    predicted: torch.Tensor, target: torch.Tensor, steer_weight: float
+) -> torch.Tensor:
+    """Weighted MSE over ``[steer, gas, brake]``."""
+    weights = torch.tensor([steer_weight, 1.0, 1.0], device=predicted.device)
+    return ((predicted - target) ** 2 * weights).sum(dim=1).mean()
+
+
+def _payload(config: PolicyTrainConfig, model: DrivingPolicy) -> dict:
+    return {
+        "model_name": POLICY_MODEL,
+        "model_kwargs": dict(config.model_kwargs),
+        "class_names": list(DRIVING_CLASSES.names),
+        "palette": [list(c) for c in DRIVING_CLASSES.colors],
+        "state_dict": model.state_dict(),
+        "config": dataclasses.asdict(config),
+        "seg_weight": config.seg_weight,
+    }
+
+
+def segmentation_payload(model: DrivingPolicy, payload: dict) -> dict:
+    """The policy's encoder + auxiliary head as a zoo ``lraspp`` checkpoint."""
+    kwargs = model.segmenter_kwargs
+    return {
+        "model_name": "lraspp",
+        "model_kwargs": kwargs,
+        "class_names": payload["class_names"],
+        "palette": payload["palette"],
+        "state_dict": {
+            k[len("segmenter.") :]: v
+            for k, v in payload["state_dict"].items()
+            if k.startswith("segmenter.")
+        },
+        "source": "auxiliary head of a driving policy",
+        "seg_weight": payload["seg_weight"],
+    }
+
+
+def _jitter(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Brightness and contrast jitter on normalised images."""
+    n = batch.shape[0]
+    contrast = 1 + 0.2 * (torch.rand(n, 1, 1, 1, generator=generator) - 0.5)
+    brightness = 0.2 * (torch.rand(n, 1, 1, 1, generator=generator) - 0.5)
+    return batch * contrast + brightness
+
+
+def train_policy(config: PolicyTrainConfig, resume: bool = False, device: str = "auto") -> Path:
+    """Run (or resume) training; returns ``<out_dir>/final.pt``."""
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    dev = select_device(device)
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    demos = load_demos(config.demos)
+    keep = slice(None, None, config.frame_stride)
+    frames = torch.from_numpy(np.ascontiguousarray(demos.frames[keep]))
+    actions = torch.from_numpy(demos.actions[keep].astype(np.float32))
+    labels = torch.from_numpy(demos.labels[keep].astype(np.int64))
+    tqdm.write(
+        f"{len(frames)} of {len(demos)} demonstration frames "
+        f"({len(np.unique(demos.episodes))} episodes)"
+    )
+
+    model = DrivingPolicy(**config.model_kwargs).to(dev)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    steps_per_epoch = max(1, len(frames) // config.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=0.15
+    )
+    start_epoch, last_path = 0, out_dir / "last.pt"
+    if resume and last_path.is_file():
+        state = load_checkpoint(last_path)
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch = state["epoch"] + 1
+        tqdm.write(f"resumed from {last_path} at epoch {start_epoch}")
+    generator = torch.Generator().manual_seed(config.seed)
+    started, epoch = time.monotonic(), start_epoch - 1
+    for epoch in range(start_epoch, config.epochs):
+        generator.manual_seed(config.seed * 1000 + epoch)  # same order when resumed
+        order = torch.randperm(len(frames), generator=generator)
+        model.train()
+        sums = {"policy": 0.0, "seg": 0.0}
+        epoch_start = time.monotonic()
+        progress = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}", leave=False)
+        for step in progress:
+            index = order[step * config.batch_size : (step + 1) * config.batch_size]
+            images = _jitter(frames_to_batch(frames[index]), generator).to(dev)
+            out = model(images, with_segmentation=config.seg_weight > 0)
+            loss_policy = policy_loss(out["action"], actions[index].to(dev), config.steer_weight)
+            loss = loss_policy
+            if config.seg_weight > 0:
+                loss_seg = F.cross_entropy(
+                    out["seg"], labels[index].to(dev), ignore_index=IGNORE_INDEX
+                )
+                loss = loss + config.seg_weight * loss_seg
+                sums["seg"] += loss_seg.item()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            sums["policy"] += loss_policy.item()
+            progress.set_postfix(policy=f"{loss_policy.item():.4f}")
+        row = {
+            "epoch": epoch,
+            "policy_loss": round(sums["policy"] / steps_per_epoch, 5),
+            "seg_loss": round(sums["seg"] / steps_per_epoch, 5),
+            "seconds": round(time.monotonic() - epoch_start, 1),
+        }
+        log_epoch(out_dir / "log.csv", row, list(row))
+        save_checkpoint(
+            last_path,
+            {
+                **_payload(config, model),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "epoch": epoch,
+            },
+        )
+        out_of_time = (
+            config.time_budget_minutes > 0
+            and time.monotonic() - started > 60 * config.time_budget_minutes
+        )
+        if out_of_time and epoch < config.epochs - 1:
+            tqdm.write(
+                f"time budget of {config.time_budget_minutes} min reached after epoch {epoch}"
+            )
+            break
+    final = {**_payload(config, model), "epoch": epoch}
+    save_checkpoint(out_dir / "final.pt", final)
+    save_checkpoint(out_dir / "segmentation.pt", segmentation_payload(model, final))
+    return out_dir / "final.pt"
