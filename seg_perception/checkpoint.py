@@ -22,6 +22,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "load_model",
+    "load_weights",
     "export_for_inference",
     "CheckpointError",
     "DEFAULT_CHECKPOINT",
@@ -96,6 +97,16 @@ def load_model(
             f"classes are {list(expected_classes.names)}"
         )
     model = build_model(payload["model_name"], len(names), **payload["model_kwargs"])
+    load_weights(model, payload, path)
+    return model.eval(), payload
+
+
+def load_weights(model: nn.Module, payload: dict[str, Any], path: str | os.PathLike) -> None:
+    """Load a checkpoint's weights (float16 ones as float32) into ``model``.
+
+    Raises:
+        CheckpointError: the weights do not fit the model.
+    """
     state = {
         k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()
     }
@@ -103,7 +114,6 @@ def load_model(
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise CheckpointError(f"checkpoint {path} does not fit its model: {exc}") from exc
-    return model.eval(), payload
 
 
 def export_for_inference(source: str | os.PathLike, target: str | os.PathLike) -> dict[str, Any]:

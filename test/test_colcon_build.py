@@ -55,7 +55,9 @@ def colcon_install(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("script", ["segmentation_node", "seg-perception"])
+@pytest.mark.parametrize(
+    "script", ["segmentation_node", "sim_bridge_node", "policy_node", "seg-perception"]
+)
 def test_console_scripts_installed_where_ros2_run_looks(colcon_install: Path, script: str) -> None:
     path = colcon_install / "lib" / PACKAGE / script
     assert path.is_file() and os.access(path, os.X_OK), f"{path} missing or not executable"
@@ -72,6 +74,11 @@ def test_console_scripts_installed_where_ros2_run_looks(colcon_install: Path, sc
         f"share/{PACKAGE}/config/dds/fastdds_large_images.xml",
         f"share/{PACKAGE}/config/motion/two_stream_davis.yaml",
         f"share/{PACKAGE}/config/train/ablation/lraspp_ce.yaml",
+        f"share/{PACKAGE}/config/train/maskrcnn_camvid.yaml",
+        f"share/{PACKAGE}/launch/driving_sim.launch.py",
+        f"share/{PACKAGE}/config/driving/sim_bridge.yaml",
+        f"share/{PACKAGE}/config/driving/policy_node.yaml",
+        f"share/{PACKAGE}/config/driving/segmentation.yaml",
         f"share/ament_index/resource_index/packages/{PACKAGE}",
     ],
 )
@@ -88,6 +95,9 @@ def test_python_package_carries_checkpoint_and_samples(colcon_install: Path) -> 
     assert (package / "checkpoints" / "motion" / "two_stream_fold_a.pt").is_file()
     assert sorted((package / "samples" / "camvid" / "images").glob("*.jpg"))
     assert (package / "nodes" / "segmentation_node.py").is_file()
+    assert (package / "checkpoints" / "maskrcnn_camvid.pt").is_file()
+    assert (package / "checkpoints" / "driving" / "policy.pt").is_file()
+    assert (package / "checkpoints" / "driving" / "segmentation.pt").is_file()
 
 
 def declared_launch_arguments(launch_file: Path) -> dict[str, dict[str, ast.expr]]:
@@ -109,3 +119,26 @@ def test_launch_file_declares_documented_arguments(repo_root: Path) -> None:
     assert not undocumented, f"launch arguments without a description: {undocumented}"
     for name in ("compressed", "model", "use_flow"):
         assert "choices" in declared[name], f"launch argument {name} lists no choices"
+
+
+def test_driving_launch_file_declares_documented_arguments(repo_root: Path) -> None:
+    declared = declared_launch_arguments(repo_root / "launch" / "driving_sim.launch.py")
+    assert set(declared) == {"step_mode", "seed", "checkpoint", "segmentation"}, sorted(declared)
+    for name, keywords in declared.items():
+        assert "description" in keywords, f"launch argument {name} has no description"
+    for name in ("step_mode", "segmentation"):
+        assert "choices" in declared[name], f"launch argument {name} lists no choices"
+
+
+def test_driving_params_files_hold_every_declared_parameter(repo_root: Path) -> None:
+    import yaml
+
+    from seg_perception.nodes.policy_node import _PARAMS as POLICY_PARAMS
+    from seg_perception.nodes.sim_bridge_node import _PARAMS as BRIDGE_PARAMS
+
+    for file, node, declared in (
+        ("sim_bridge.yaml", "sim_bridge_node", BRIDGE_PARAMS),
+        ("policy_node.yaml", "policy_node", POLICY_PARAMS),
+    ):
+        values = yaml.safe_load((repo_root / "config" / "driving" / file).read_text())
+        assert set(values[node]["ros__parameters"]) == set(declared), file

@@ -10,7 +10,7 @@ labels the states the policy itself reaches.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,10 +45,49 @@ class Demonstrations:
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__annotations__))
 
 
+def _record(
+    seeds: Sequence[int],
+    desc: str,
+    skip_frames: int,
+    drive: Callable[[CarRacingSim, np.ndarray, np.ndarray], np.ndarray],
+    on_reset: Callable[[], None] = lambda: None,
+) -> tuple[Demonstrations, list[float]]:
+    """One episode per seed: the expert labels every frame after ``skip_frames`` (the
+    camera's zoom-in), ``drive(sim, frame, expert_action)`` picks the executed action."""
+    sim, expert = CarRacingSim(), PurePursuitExpert()
+    parts, returns = [], []
+    try:
+        for seed in tqdm(seeds, desc=desc, dynamic_ncols=True):
+            frame = sim.reset(seed)
+            on_reset()
+            frames, actions, labels = [], [], []
+            result = None
+            while not sim.done:
+                action = expert.action(sim.unwrapped)  # every step: it tracks its position
+                if sim.steps >= skip_frames:
+                    frames.append(frame)
+                    actions.append(action.astype(np.float32))
+                    labels.append(sim.labels())
+                result = sim.step(drive(sim, frame, action))
+                frame = result.frame
+            returns.append(result.episode_return if result else 0.0)
+            parts.append(
+                Demonstrations(
+                    np.stack(frames),
+                    np.stack(actions),
+                    np.stack(labels),
+                    np.full(len(frames), seed, dtype=np.int64),
+                )
+            )
+    finally:
+        sim.close()
+    return Demonstrations.concatenate(parts), returns
+
+
 def record_expert_demos(
     seeds: Sequence[int], steer_noise: float = 0.25, noise_hold: int = 8, skip_frames: int = 50
 ) -> tuple[Demonstrations, list[float]]:
-    """Drive one episode per seed with the expert and record it.
+    """Drive one episode per seed with the (noisy) expert and record it.
 
     Args:
         seeds: track seeds (one episode each).
@@ -59,73 +98,32 @@ def record_expert_demos(
     Returns:
         The demonstrations and each episode's return (noisy, so below the expert's).
     """
-    sim, expert = CarRacingSim(), PurePursuitExpert()
-    parts, returns = [], []
     rng = np.random.default_rng(int(seeds[0]) if len(seeds) else 0)
-    for seed in tqdm(seeds, desc="expert episodes", dynamic_ncols=True):
-        frame = sim.reset(seed)
-        frames, actions, labels = [], [], []
-        noise = 0.0
-        result = None
-        while not sim.done:
-            action = expert.action(sim.unwrapped)
-            if sim.steps >= skip_frames:
-                frames.append(frame)
-                actions.append(action.astype(np.float32))
-                labels.append(sim.labels())
-            if sim.steps % noise_hold == 0:
-                noise = float(rng.normal(0.0, steer_noise)) if steer_noise > 0 else 0.0
-            executed = action.copy()
-            executed[0] = np.clip(executed[0] + noise, -1.0, 1.0)
-            result = sim.step(executed)
-            frame = result.frame
-        returns.append(result.episode_return if result else 0.0)
-        parts.append(
-            Demonstrations(
-                np.stack(frames),
-                np.stack(actions),
-                np.stack(labels),
-                np.full(len(frames), seed, dtype=np.int64),
-            )
-        )
-    sim.close()
-    return Demonstrations.concatenate(parts), returns
+    noise = [0.0]
+
+    def drive(sim: CarRacingSim, frame: np.ndarray, action: np.ndarray) -> np.ndarray:
+        if sim.steps % noise_hold == 0:
+            noise[0] = float(rng.normal(0.0, steer_noise)) if steer_noise > 0 else 0.0
+        executed = action.copy()
+        executed[0] = np.clip(executed[0] + noise[0], -1.0, 1.0)
+        return executed
+
+    return _record(seeds, "expert episodes", skip_frames, drive)
 
 
-def record_dagger_demos(runner, seeds: Sequence[int], skip_frames: int = 50):
+def record_dagger_demos(
+    runner, seeds: Sequence[int], skip_frames: int = 50
+) -> tuple[Demonstrations, list[float]]:
     """DAgger: ``runner`` (a ``PolicyRunner``) drives one episode per seed, the expert
     labels every frame. Returns the demonstrations and the policy's returns."""
     from .commands import twist_values_to_action
     from .sim import FRAME_PERIOD_S
 
-    sim, expert = CarRacingSim(), PurePursuitExpert()
-    parts, returns = [], []
-    for seed in tqdm(seeds, desc="DAgger episodes", dynamic_ncols=True):
-        frame = sim.reset(seed)
-        runner.reset()
-        frames, actions, labels = [], [], []
-        result = None
-        while not sim.done:
-            if sim.steps >= skip_frames:
-                frames.append(frame)
-                actions.append(expert.action(sim.unwrapped).astype(np.float32))
-                labels.append(sim.labels())
-            else:
-                expert.action(sim.unwrapped)  # keeps the expert's track position current
-            command = runner(frame, sim.steps * FRAME_PERIOD_S)
-            result = sim.step(twist_values_to_action(command.linear_x, command.angular_z))
-            frame = result.frame
-        returns.append(result.episode_return if result else 0.0)
-        parts.append(
-            Demonstrations(
-                np.stack(frames),
-                np.stack(actions),
-                np.stack(labels),
-                np.full(len(frames), seed, dtype=np.int64),
-            )
-        )
-    sim.close()
-    return Demonstrations.concatenate(parts), returns
+    def drive(sim: CarRacingSim, frame: np.ndarray, action: np.ndarray) -> np.ndarray:
+        command = runner(frame, sim.steps * FRAME_PERIOD_S)
+        return twist_values_to_action(command.linear_x, command.angular_z)
+
+    return _record(seeds, "DAgger episodes", skip_frames, drive, runner.reset)
 
 
 def save_demos(path: str | os.PathLike, demos: Demonstrations) -> None:

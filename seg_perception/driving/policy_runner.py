@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..checkpoint import CheckpointError, load_checkpoint
+from ..checkpoint import CheckpointError, load_checkpoint, load_weights
 from ..data.transforms import MEAN, STD
 from ..device import select_device
 from .commands import CommandLimiter, LimiterConfig, action_to_twist_values
@@ -28,13 +28,7 @@ def load_policy(path: str | os.PathLike) -> tuple[DrivingPolicy, dict[str, Any]]
             f"checkpoint {path} holds a {payload['model_name']!r} model, not {POLICY_MODEL!r}"
         )
     model = DrivingPolicy(**payload["model_kwargs"])
-    state = {
-        k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()
-    }
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise CheckpointError(f"checkpoint {path} does not fit its model: {exc}") from exc
+    load_weights(model, payload, path)
     return model.eval(), payload
 
 

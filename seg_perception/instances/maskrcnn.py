@@ -22,7 +22,7 @@ from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHe
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 from torchvision.ops import FrozenBatchNorm2d
 
-from ..checkpoint import CheckpointError, load_checkpoint
+from ..checkpoint import CheckpointError, load_checkpoint, load_weights
 from .components import Instance
 
 __all__ = [
@@ -114,13 +114,7 @@ def load_instance_model(path: str | os.PathLike) -> tuple[MaskRCNN, dict[str, An
     if "thing_classes" not in payload:
         raise CheckpointError(f"checkpoint {path} lacks thing_classes")
     model = build_maskrcnn(len(payload["thing_classes"]), **payload["model_kwargs"])
-    state = {
-        k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()
-    }
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise CheckpointError(f"checkpoint {path} does not fit its model: {exc}") from exc
+    load_weights(model, payload, path)
     return model.eval(), payload
 
 

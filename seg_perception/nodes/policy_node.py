@@ -18,12 +18,10 @@ import threading
 import time
 
 import cv2
-import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Twist
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_srvs.srv import SetBool
@@ -34,6 +32,7 @@ from ..driving.policy_runner import PolicyRunner, load_policy
 from ..image_codec import ImageDecodeError, image_msg_to_rgb
 from ..latency_stats import LatencyStats
 from .diagnostics import diagnostic_array
+from .node_main import run_node
 from .qos import image_publisher_qos, image_subscription_qos
 from .ros_image import array_to_image_msg
 
@@ -234,21 +233,7 @@ class PolicyNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = PolicyNode()
-    except (ValueError, CheckpointError) as exc:
-        rclpy.logging.get_logger("policy_node").fatal(f"cannot start: {exc}")
-        rclpy.try_shutdown()
-        return 1
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node("policy_node", PolicyNode, (ValueError, CheckpointError), args)
 
 
 if __name__ == "__main__":

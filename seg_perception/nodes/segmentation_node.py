@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rcl_interfaces.msg import (
@@ -31,7 +30,6 @@ from rcl_interfaces.msg import (
     SetParametersResult,
 )
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
@@ -46,6 +44,7 @@ from ..motion_pipeline import MotionPipeline, load_motion_model, motion_outputs
 from ..node_params import PARAMETER_DOCS, ParameterError, SegmentationParams
 from ..pipeline import SegmentationPipeline
 from .diagnostics import diagnostic_array
+from .node_main import run_node
 from .qos import image_publisher_qos, image_subscription_qos
 from .ros_image import array_to_image_msg
 
@@ -369,21 +368,9 @@ class SegmentationNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = SegmentationNode()
-    except (ParameterError, CheckpointError, ValueError) as exc:
-        rclpy.logging.get_logger("segmentation_node").fatal(f"cannot start: {exc}")
-        rclpy.try_shutdown()
-        return 1
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(
+        "segmentation_node", SegmentationNode, (ParameterError, CheckpointError, ValueError), args
+    )
 
 
 if __name__ == "__main__":

@@ -24,10 +24,8 @@ import time
 
 import cv2
 import numpy as np
-import rclpy
 from geometry_msgs.msg import Twist
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -36,6 +34,7 @@ from std_srvs.srv import Trigger
 
 from ..driving.commands import twist_values_to_action
 from ..driving.sim import FRAME_PERIOD_S, CarRacingSim
+from .node_main import run_node
 from .qos import image_publisher_qos
 from .ros_image import array_to_image_msg
 
@@ -206,24 +205,13 @@ class SimBridgeNode(Node):
         )
         return response
 
+    def destroy_node(self) -> None:
+        self.sim.close()
+        super().destroy_node()
+
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = SimBridgeNode()
-    except ValueError as exc:
-        rclpy.logging.get_logger("sim_bridge_node").fatal(f"cannot start: {exc}")
-        rclpy.try_shutdown()
-        return 1
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.sim.close()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node("sim_bridge_node", SimBridgeNode, (ValueError,), args)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from ..device import select_device
 from ..instances.dataset import CamVidInstances, collate_detection
 from ..instances.maskrcnn import MASKRCNN, build_maskrcnn, load_encoder_into_backbone
 from .instance_config import InstanceTrainConfig
-from .run_log import log_epoch
+from .run_state import finish_epoch, resume_from
 
 __all__ = ["train_instances", "thing_class_ids"]
 
@@ -107,12 +107,7 @@ def train_instances(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(config, total_steps))
     start_epoch, last_path = 0, out_dir / "last.pt"
     if resume and last_path.is_file():
-        state = load_checkpoint(last_path)
-        model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch = state["epoch"] + 1
-        tqdm.write(f"resumed from {last_path} at epoch {start_epoch}")
+        start_epoch = resume_from(last_path, model, optimizer, scheduler)
 
     started, epoch = time.monotonic(), start_epoch - 1
     for epoch in range(start_epoch, config.epochs):
@@ -143,24 +138,17 @@ def train_instances(
             **{name: round(total / max(steps, 1), 5) for name, total in sums.items()},
             "seconds": round(time.monotonic() - epoch_start, 1),
         }
-        log_epoch(out_dir / "log.csv", row, list(row))
-        save_checkpoint(
-            last_path,
-            {
-                **_payload(config, model),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "epoch": epoch,
-            },
-        )
-        out_of_time = (
-            config.time_budget_minutes > 0
-            and time.monotonic() - started > 60 * config.time_budget_minutes
-        )
-        if out_of_time and epoch < config.epochs - 1:
-            tqdm.write(
-                f"time budget of {config.time_budget_minutes} min reached after epoch {epoch}"
-            )
+        payload = _payload(config, model)
+        if finish_epoch(
+            out_dir,
+            row,
+            payload,
+            optimizer,
+            scheduler,
+            started,
+            config.time_budget_minutes,
+            config.epochs,
+        ):
             break
     final_path = out_dir / "final.pt"
     save_checkpoint(final_path, {**_payload(config, model), "epoch": epoch})

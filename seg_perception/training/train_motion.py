@@ -19,14 +19,14 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, load_model, save_checkpoint
+from ..checkpoint import DEFAULT_CHECKPOINT, load_model, save_checkpoint
 from ..classes import CAMVID
 from ..data.davis_motion import DavisMotionFrames, load_motion_frames
 from ..device import select_device
 from ..models import TWO_STREAM, TwoStreamSegmenter, build_model
 from ..motion import FlowEstimator
 from .motion_config import MotionTrainConfig
-from .run_log import log_epoch
+from .run_state import finish_epoch, resume_from
 
 __all__ = ["foreground_loss", "train_motion"]
 
@@ -122,12 +122,7 @@ def train_motion(
     )
     start_epoch, last_path = 0, out_dir / "last.pt"
     if resume and last_path.is_file():
-        state = load_checkpoint(last_path)
-        model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch = state["epoch"] + 1
-        tqdm.write(f"resumed from {last_path} at epoch {start_epoch}")
+        start_epoch = resume_from(last_path, model, optimizer, scheduler)
 
     started, epoch = time.monotonic(), start_epoch - 1
     for epoch in range(start_epoch, config.epochs):
@@ -151,24 +146,17 @@ def train_motion(
             "loss": round(total / max(count, 1), 5),
             "seconds": round(time.monotonic() - epoch_start, 1),
         }
-        log_epoch(out_dir / "log.csv", row, list(row))
-        save_checkpoint(
-            last_path,
-            {
-                **_payload(config, model, fold),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "epoch": epoch,
-            },
-        )
-        out_of_time = (
-            config.time_budget_minutes > 0
-            and time.monotonic() - started > 60 * config.time_budget_minutes
-        )
-        if out_of_time and epoch < config.epochs - 1:
-            tqdm.write(
-                f"time budget of {config.time_budget_minutes} min reached after epoch {epoch}"
-            )
+        payload = _payload(config, model, fold)
+        if finish_epoch(
+            out_dir,
+            row,
+            payload,
+            optimizer,
+            scheduler,
+            started,
+            config.time_budget_minutes,
+            config.epochs,
+        ):
             break
     final_path = out_dir / "final.pt"
     save_checkpoint(final_path, {**_payload(config, model, fold), "epoch": epoch})

@@ -20,7 +20,7 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import save_checkpoint
 from ..classes import IGNORE_INDEX
 from ..device import select_device
 from ..driving.demos import load_demos
@@ -28,7 +28,7 @@ from ..driving.policy_model import POLICY_MODEL, DrivingPolicy
 from ..driving.policy_runner import frames_to_batch
 from ..driving.sim_labels import DRIVING_CLASSES
 from .policy_config import PolicyTrainConfig
-from .run_log import log_epoch
+from .run_state import finish_epoch, resume_from
 
 __all__ = ["train_policy", "policy_loss"]
 
@@ -109,12 +109,7 @@ def train_policy(config: PolicyTrainConfig, resume: bool = False, device: str = 
     )
     start_epoch, last_path = 0, out_dir / "last.pt"
     if resume and last_path.is_file():
-        state = load_checkpoint(last_path)
-        model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch = state["epoch"] + 1
-        tqdm.write(f"resumed from {last_path} at epoch {start_epoch}")
+        start_epoch = resume_from(last_path, model, optimizer, scheduler)
     generator = torch.Generator().manual_seed(config.seed)
     started, epoch = time.monotonic(), start_epoch - 1
     for epoch in range(start_epoch, config.epochs):
@@ -148,24 +143,17 @@ def train_policy(config: PolicyTrainConfig, resume: bool = False, device: str = 
             "seg_loss": round(sums["seg"] / steps_per_epoch, 5),
             "seconds": round(time.monotonic() - epoch_start, 1),
         }
-        log_epoch(out_dir / "log.csv", row, list(row))
-        save_checkpoint(
-            last_path,
-            {
-                **_payload(config, model),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "epoch": epoch,
-            },
-        )
-        out_of_time = (
-            config.time_budget_minutes > 0
-            and time.monotonic() - started > 60 * config.time_budget_minutes
-        )
-        if out_of_time and epoch < config.epochs - 1:
-            tqdm.write(
-                f"time budget of {config.time_budget_minutes} min reached after epoch {epoch}"
-            )
+        payload = _payload(config, model)
+        if finish_epoch(
+            out_dir,
+            row,
+            payload,
+            optimizer,
+            scheduler,
+            started,
+            config.time_budget_minutes,
+            config.epochs,
+        ):
             break
     final = {**_payload(config, model), "epoch": epoch}
     save_checkpoint(out_dir / "final.pt", final)
