@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--expert", action="store_true", help="score the scripted expert instead of a policy"
     )
     parser.add_argument("--out", help="write the results as JSON here")
+    parser.add_argument(
+        "--figure", help="PNG: camera, truth and the policy's segmentation on the first seed"
+    )
     parser.add_argument("--log-dir", default="out/drive_eval", help="node logs (ROS runs)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
 
@@ -76,6 +79,11 @@ def run(args: argparse.Namespace) -> int:
             results = evaluate_through_ros(checkpoint, seeds, Path(args.log_dir))
             report["through_ros"] = summarize(sorted(results, key=lambda r: r.seed))
             print(_line("through ROS 2", report["through_ros"]))
+    if args.figure and not args.expert:
+        from ..driving.figure import save_driving_figure
+
+        save_driving_figure(args.figure, PolicyRunner(model, device="cpu"), seeds[0])
+        print(f"figure: {args.figure}")
     if args.out:
         write_json(args.out, report)
     return 0
