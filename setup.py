@@ -22,6 +22,7 @@ setup(
         (f"share/{PACKAGE}/config/train/ablation", glob("config/train/ablation/*.yaml")),
         (f"share/{PACKAGE}/config/motion", glob("config/motion/*.yaml")),
         (f"share/{PACKAGE}/config/driving", glob("config/driving/*.yaml")),
+        (f"share/{PACKAGE}/config/instances", glob("config/instances/*.yaml")),
         (f"share/{PACKAGE}/config/rviz", glob("config/rviz/*.rviz")),
         (f"share/{PACKAGE}/config/dds", glob("config/dds/*.xml")),
     ],

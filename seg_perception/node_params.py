@@ -157,5 +157,5 @@ class SegmentationParams:
             )
         classes = self.classes()
         unknown = [name for name in self.thing_classes if name not in classes.names]
-        if unknown:
+        if unknown and self.instance_mode == "fast":
             raise ParameterError(f"thing_classes {unknown} are not among class_names")

@@ -74,7 +74,7 @@ def test_console_scripts_installed_where_ros2_run_looks(colcon_install: Path, sc
         f"share/{PACKAGE}/config/dds/fastdds_large_images.xml",
         f"share/{PACKAGE}/config/motion/two_stream_davis.yaml",
         f"share/{PACKAGE}/config/train/ablation/lraspp_ce.yaml",
-        f"share/{PACKAGE}/config/train/maskrcnn_camvid.yaml",
+        f"share/{PACKAGE}/config/instances/maskrcnn_camvid.yaml",
         f"share/{PACKAGE}/launch/driving_sim.launch.py",
         f"share/{PACKAGE}/config/driving/sim_bridge.yaml",
         f"share/{PACKAGE}/config/driving/policy_node.yaml",

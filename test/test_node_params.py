@@ -76,6 +76,8 @@ def test_palette_values_must_be_bytes() -> None:
 
 def test_thing_classes_must_be_class_names() -> None:
     params = dataclasses.replace(SegmentationParams(), thing_classes=["Car", "Truck"])
+    params.validate()  # instance_mode off: thing_classes unused
+    params.instance_mode = "fast"
     with pytest.raises(ParameterError, match=r"thing_classes \['Truck'\]"):
         params.validate()
 

@@ -1,4 +1,4 @@
-"""``seg-perception train-instances --config config/train/maskrcnn_camvid.yaml``."""
+"""``seg-perception train-instances --config config/instances/maskrcnn_camvid.yaml``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="instance YAML (config/train/maskrcnn_*)")
+    parser.add_argument("--config", required=True, help="instance YAML (config/instances/*.yaml)")
     parser.add_argument("--data-root", help="folder holding camvid/ (else $SEG_PERCEPTION_DATA)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     parser.add_argument("--out-dir", help="override the config's out_dir")
