@@ -29,5 +29,5 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.out_dir,
     )
     final = train_policy(config, args.resume, args.device)
-    print(f"final checkpoint: {final} (segmentation branch: {final.parent / 'segmentation.pt'})")
+    print(f"final checkpoint: {final}")
     return 0

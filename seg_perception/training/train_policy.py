@@ -1,9 +1,9 @@
 """Train the driving policy on demonstrations: L_policy + lambda * L_seg.
 
 Writes ``<out_dir>/last.pt`` every epoch (``--resume`` continues from it) and, at the
-end, ``final.pt`` (the policy) and ``segmentation.pt`` (its encoder and auxiliary head
-as an ordinary zoo ``lraspp`` checkpoint over ``DRIVING_CLASSES``, which the
-segmentation node and the bag pseudo-labeller load). The demonstrations' frames get
+end, ``final.pt`` (the policy) and, when lambda > 0, ``segmentation.pt`` (its encoder
+and auxiliary head as an ordinary zoo ``lraspp`` checkpoint over ``DRIVING_CLASSES``,
+which the segmentation node and the bag pseudo-labeller load). The demonstrations' frames get
 small brightness/contrast jitter; nothing is flipped (steering is not symmetric
 under the indicator bar).
 """
@@ -157,5 +157,6 @@ def train_policy(config: PolicyTrainConfig, resume: bool = False, device: str = 
             break
     final = {**_payload(config, model), "epoch": epoch}
     save_checkpoint(out_dir / "final.pt", final)
-    save_checkpoint(out_dir / "segmentation.pt", segmentation_payload(model, final))
+    if config.seg_weight > 0:  # with lambda 0 the head never trained
+        save_checkpoint(out_dir / "segmentation.pt", segmentation_payload(model, final))
     return out_dir / "final.pt"
