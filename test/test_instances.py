@@ -204,6 +204,8 @@ def test_bag_eval_writes_the_instance_topics(tmp_path):
             instances=InstanceStage("fast", CAMVID, device="cpu"),
         )
     assert report["instance_mode"] == "fast" and report["instances"] >= 2
+    latency = {stage: report["latency_ms"][stage]["mean"] for stage in ("instances", "total")}
+    assert latency["total"] > latency["instances"] + report["latency_ms"]["inference"]["mean"]
     with BagReader(out) as bag:
         topics = bag.topics()
         assert topics["/segmentation_node/instances/ids"] == ("sensor_msgs/msg/Image", 1)
