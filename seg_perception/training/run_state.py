@@ -1,19 +1,30 @@
-"""What every epoch-based trainer does around its loop: resume from ``last.pt``, and at
-the end of an epoch log it, save ``last.pt`` and check the time budget."""
+"""What every epoch-based trainer does around its loop: seed the generators, resume
+from ``last.pt``, and at the end of an epoch log it, save ``last.pt`` and check the
+time budget."""
 
 from __future__ import annotations
 
+import random
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
 from torch import nn
 from tqdm import tqdm
 
 from ..checkpoint import load_checkpoint, save_checkpoint
 from .run_log import log_epoch
 
-__all__ = ["resume_from", "finish_epoch"]
+__all__ = ["seed_everything", "resume_from", "finish_epoch"]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
 
 
 def resume_from(last_path: Path, model: nn.Module, optimizer, scheduler) -> int:

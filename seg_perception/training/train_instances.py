@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import random
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
@@ -24,7 +22,7 @@ from ..device import select_device
 from ..instances.dataset import CamVidInstances, collate_detection
 from ..instances.maskrcnn import MASKRCNN, build_maskrcnn, load_encoder_into_backbone
 from .instance_config import InstanceTrainConfig
-from .run_state import finish_epoch, resume_from
+from .run_state import finish_epoch, resume_from, seed_everything
 
 __all__ = ["train_instances", "thing_class_ids"]
 
@@ -64,9 +62,7 @@ def train_instances(
     config: InstanceTrainConfig, data_root: Path, resume: bool = False, device: str = "auto"
 ) -> Path:
     """Run (or resume) training; returns ``<out_dir>/final.pt``."""
-    random.seed(config.seed)
-    np.random.seed(config.seed)
-    torch.manual_seed(config.seed)
+    seed_everything(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
     dev = select_device(device)

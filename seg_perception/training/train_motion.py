@@ -8,7 +8,6 @@ sequence only with a checkpoint that never saw it. There is no validation split 
 from __future__ import annotations
 
 import dataclasses
-import random
 import time
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from ..device import select_device
 from ..models import TWO_STREAM, TwoStreamSegmenter, build_model
 from ..motion import FlowEstimator
 from .motion_config import MotionTrainConfig
-from .run_state import finish_epoch, resume_from
+from .run_state import finish_epoch, resume_from, seed_everything
 
 __all__ = ["foreground_loss", "train_motion"]
 
@@ -89,9 +88,7 @@ def train_motion(
     device: str = "auto",
 ) -> Path:
     """Train on ``fold``'s sequences; returns ``<out_dir>/fold_<fold>/final.pt``."""
-    random.seed(config.seed)
-    np.random.seed(config.seed)
-    torch.manual_seed(config.seed)
+    seed_everything(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
     dev = select_device(device)

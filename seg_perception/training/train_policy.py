@@ -11,7 +11,6 @@ under the indicator bar).
 from __future__ import annotations
 
 import dataclasses
-import random
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from ..driving.policy_model import POLICY_MODEL, DrivingPolicy
 from ..driving.policy_runner import frames_to_batch
 from ..driving.sim_labels import DRIVING_CLASSES
 from .policy_config import PolicyTrainConfig
-from .run_state import finish_epoch, resume_from
+from .run_state import finish_epoch, resume_from, seed_everything
 
 __all__ = ["train_policy", "policy_loss"]
 
@@ -81,9 +80,7 @@ def _jitter(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 def train_policy(config: PolicyTrainConfig, resume: bool = False, device: str = "auto") -> Path:
     """Run (or resume) training; returns ``<out_dir>/final.pt``."""
-    random.seed(config.seed)
-    np.random.seed(config.seed)
-    torch.manual_seed(config.seed)
+    seed_everything(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
     dev = select_device(device)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import random
 import time
 from pathlib import Path
 
@@ -29,14 +28,9 @@ from ..models import build_model
 from .config import TrainConfig
 from .losses import build_criterion, class_frequencies, enet_weights, median_frequency_weights
 from .run_log import log_epoch
+from .run_state import seed_everything
 
 __all__ = ["train", "evaluate", "train_one_epoch"]
-
-
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def _class_weights(dataset: CamVid, config: TrainConfig) -> torch.Tensor:
@@ -129,7 +123,7 @@ def train(
     config: TrainConfig, data_root: Path, resume: bool = False, device: str = "auto"
 ) -> Path:
     """Run (or resume) training; returns the path of the best checkpoint."""
-    _seed_everything(config.seed)
+    seed_everything(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
     dev = select_device(device)
