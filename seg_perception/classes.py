@@ -50,6 +50,17 @@ class ClassSet:
     def num_classes(self) -> int:
         return len(self.names)
 
+    def ids_of(self, names: Sequence[str]) -> list[int]:
+        """The class id of each name.
+
+        Raises:
+            ValueError: naming those that are not classes of this set.
+        """
+        unknown = [name for name in names if name not in self.names]
+        if unknown:
+            raise ValueError(f"{unknown} are not among the classes {list(self.names)}")
+        return [self.names.index(name) for name in names]
+
     def lookup_table(self) -> np.ndarray:
         """(256, 3) uint8 colour table; ids outside the class set map to black."""
         table = np.zeros((256, 3), dtype=np.uint8)

@@ -156,6 +156,8 @@ class SegmentationParams:
                 f"instance_score_threshold must be in [0, 1], got {self.instance_score_threshold}"
             )
         classes = self.classes()
-        unknown = [name for name in self.thing_classes if name not in classes.names]
-        if unknown and self.instance_mode == "fast":
-            raise ParameterError(f"thing_classes {unknown} are not among class_names")
+        if self.instance_mode == "fast":
+            try:
+                classes.ids_of(self.thing_classes)
+            except ValueError as exc:
+                raise ParameterError(f"thing_classes {exc}") from None

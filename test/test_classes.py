@@ -70,3 +70,9 @@ def test_names_and_colors_must_match() -> None:
 def test_at_most_255_classes() -> None:
     with pytest.raises(ValueError, match="255"):
         ClassSet(tuple(str(i) for i in range(256)), ((0, 0, 0),) * 256)
+
+
+def test_ids_of_names_in_order_and_rejects_unknown() -> None:
+    assert CAMVID.ids_of(["Bicyclist", "Car"]) == [10, 8]
+    with pytest.raises(ValueError, match=r"\['Truck'\] are not among"):
+        CAMVID.ids_of(["Car", "Truck"])

@@ -67,21 +67,19 @@ class InstanceStage:
         self.mode, self.classes = mode, classes
         self.min_area, self.score_threshold = min_area, score_threshold
         self.device = select_device(device)
-        unknown = [name for name in thing_classes if name not in classes.names]
-        if unknown:
-            raise ValueError(f"thing classes {unknown} are not among the classes {classes.names}")
-        self.thing_ids = [classes.names.index(name) for name in thing_classes]
+        try:
+            self.thing_ids = classes.ids_of(thing_classes)
+        except ValueError as exc:
+            raise ValueError(f"thing classes: {exc}") from None
         self.model = None
         if mode == "maskrcnn":
             path = checkpoint or INSTANCE_CHECKPOINT
             model, payload = load_instance_model(path)
-            missing = [n for n in payload["thing_classes"] if n not in classes.names]
-            if missing:
-                raise CheckpointError(
-                    f"{path} detects {missing}, which are not among the classes {classes.names}"
-                )
+            try:
+                self.detector_class_ids = classes.ids_of(payload["thing_classes"])
+            except ValueError as exc:
+                raise CheckpointError(f"{path} detects classes: {exc}") from None
             self.model = model.to(self.device)
-            self.detector_class_ids = [classes.names.index(n) for n in payload["thing_classes"]]
 
     def __call__(
         self, rgb: np.ndarray, labels: np.ndarray, confidence: np.ndarray | None = None

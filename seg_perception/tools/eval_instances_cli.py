@@ -53,14 +53,13 @@ def run(args: argparse.Namespace) -> int:
     from ..io_utils import write_json
     from ..machine import describe_machine
     from ..pipeline import SegmentationPipeline
-    from ..training.train_instances import thing_class_ids
 
     if args.threads:
         torch.set_num_threads(args.threads)
     checkpoint = args.checkpoint or str(INSTANCE_CHECKPOINT)
     payload = load_checkpoint(checkpoint)
     thing_names = list(payload.get("thing_classes", ["Car", "Pedestrian", "Bicyclist"]))
-    class_ids = thing_class_ids(thing_names)
+    class_ids = CAMVID.ids_of(thing_names)
     min_area = int(payload.get("min_area", 50))
     frames = CamVidInstances(
         resolve_data_root(args.data_root), args.split, class_ids, min_area, limit=args.limit

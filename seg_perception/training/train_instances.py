@@ -24,15 +24,7 @@ from ..instances.maskrcnn import MASKRCNN, build_maskrcnn, load_encoder_into_bac
 from .instance_config import InstanceTrainConfig
 from .run_state import finish_epoch, resume_from, seed_everything
 
-__all__ = ["train_instances", "thing_class_ids"]
-
-
-def thing_class_ids(names: list[str]) -> list[int]:
-    """CamVid ids of the named thing classes."""
-    unknown = [n for n in names if n not in CAMVID.names]
-    if unknown:
-        raise ValueError(f"unknown CamVid classes {unknown}; choose from {list(CAMVID.names)}")
-    return [CAMVID.names.index(n) for n in names]
+__all__ = ["train_instances"]
 
 
 def _payload(config: InstanceTrainConfig, model: torch.nn.Module) -> dict:
@@ -68,7 +60,7 @@ def train_instances(
     dev = select_device(device)
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    class_ids = thing_class_ids(config.thing_classes)
+    class_ids = CAMVID.ids_of(config.thing_classes)
     dataset = CamVidInstances(
         data_root,
         config.train_split,
