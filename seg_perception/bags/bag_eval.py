@@ -28,7 +28,6 @@ from tqdm import tqdm
 
 from ..evaluation.metrics import ConfusionMatrix
 from ..image_codec import encode_raw
-from ..instances.detections import detections_json
 from ..instances.stage import InstanceResult, InstanceStage
 from ..latency_stats import LatencyStats
 from ..motion_pipeline import motion_outputs
@@ -160,15 +159,7 @@ def evaluate_bag(
                         writer.write(topics[name], message.timestamp, output)
                 if found is not None:
                     _write_instances(
-                        writer,
-                        topics,
-                        message.timestamp,
-                        stamp,
-                        frame_id,
-                        rgb,
-                        found,
-                        instances.mode,
-                        pipeline.classes.names,
+                        writer, topics, message.timestamp, stamp, frame_id, rgb, instances, found
                     )
             frames += 1
             timings = {"decode": 1e3 * (decoded - started), **result.timings_ms}
@@ -248,24 +239,15 @@ def _write_instances(
     stamp: Stamp,
     frame_id: str,
     rgb: np.ndarray,
+    stage: InstanceStage,
     found: InstanceResult,
-    mode: str,
-    class_names: tuple[str, ...],
 ) -> None:
     """The node's three instance outputs for one frame."""
     ids = writer.image(stamp, frame_id, encode_raw(found.id_image, "mono16"))
     writer.write(topics["instances/ids"], timestamp, ids)
     overlay = writer.image(stamp, frame_id, encode_raw(found.overlay(rgb), "rgb8"))
     writer.write(topics["instances/overlay"], timestamp, overlay)
-    document = detections_json(
-        (stamp.sec, stamp.nanosec),
-        frame_id,
-        mode,
-        rgb.shape[:2],
-        found.instances,
-        found.ids,
-        class_names,
-    )
+    document = stage.detections_json(found, (stamp.sec, stamp.nanosec), frame_id)
     writer.write(
         topics["instances/detections"],
         timestamp,

@@ -18,6 +18,7 @@ from ..checkpoint import INSTANCE_CHECKPOINT, CheckpointError
 from ..classes import ClassSet
 from ..device import select_device
 from .components import Instance, instances_from_labels
+from .detections import detections_json
 from .encoding import assign_instance_ids, encode_instance_ids
 from .maskrcnn import detect_instances, load_instance_model
 from .render import instance_overlay
@@ -96,3 +97,15 @@ class InstanceStage:
         id_image = encode_instance_ids(instances, labels.shape, ids)
         timings = {"instances": 1e3 * (time.perf_counter() - started)}
         return InstanceResult(instances, ids, id_image, timings)
+
+    def detections_json(self, found: InstanceResult, stamp: tuple[int, int], frame_id: str) -> str:
+        """The ``~/instances/detections`` document of ``found`` (see ``detections``)."""
+        return detections_json(
+            stamp,
+            frame_id,
+            self.mode,
+            found.id_image.shape,
+            found.instances,
+            found.ids,
+            self.classes.names,
+        )

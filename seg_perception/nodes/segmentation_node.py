@@ -36,7 +36,6 @@ from std_msgs.msg import String
 
 from ..checkpoint import DEFAULT_CHECKPOINT, MOTION_CHECKPOINTS, CheckpointError, load_model
 from ..image_codec import ImageDecodeError, compressed_msg_to_rgb, image_msg_to_rgb
-from ..instances.detections import detections_json
 from ..instances.stage import InstanceStage
 from ..latency_stats import LatencyStats
 from ..models import build_model
@@ -223,14 +222,8 @@ class SegmentationNode(Node):
         header = msg.header
         self.instance_ids_pub.publish(array_to_image_msg(found.id_image, "mono16", header))
         self.instance_overlay_pub.publish(array_to_image_msg(found.overlay(rgb), "rgb8", header))
-        document = detections_json(
-            (header.stamp.sec, header.stamp.nanosec),
-            header.frame_id,
-            self.params.instance_mode,
-            rgb.shape[:2],
-            found.instances,
-            found.ids,
-            self.pipeline.classes.names,
+        document = self.instances.detections_json(
+            found, (header.stamp.sec, header.stamp.nanosec), header.frame_id
         )
         self.detections_pub.publish(String(data=document))
         return found.timings_ms["instances"]
