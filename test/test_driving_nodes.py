@@ -128,6 +128,8 @@ def test_policy_drives_then_stops_when_the_camera_stops(ros: RosHarness, tmp_pat
         ),
     ]
     estop = node.create_client(SetBool, "/drive_t/policy_node/estop")
+    camera = node.create_publisher(Image, "/drive_t/sim_bridge_node/image", 10)
+    broken_feed = None
     bridge_args = ["-r", "__ns:=/drive_t", "-p", "seed:=1000", "-p", "rate_hz:=25.0"]
     policy_args = [
         "-r",
@@ -157,6 +159,9 @@ def test_policy_drives_then_stops_when_the_camera_stops(ros: RosHarness, tmp_pat
                     lambda: any(t > released_at and x > 0.0 for t, x, _ in commands), 10.0
                 ), _log(policy, "no driving after the e-stop was released")
             stopped_at = time.monotonic()  # the bridge (the camera) is gone
+            # only broken frames arrive now (too few bytes): they must not count as fresh
+            broken = Image(height=96, width=96, encoding="rgb8", step=288, data=bytes(10))
+            broken_feed = node.create_timer(0.05, lambda: camera.publish(broken))
             ros.spin_until(lambda: False, 2.0)
             late = [(x, z) for t, x, z in commands if t > stopped_at + 0.7]
             assert len(late) >= 10, _log(policy, "no zero commands while stale")
@@ -166,10 +171,14 @@ def test_policy_drives_then_stops_when_the_camera_stops(ros: RosHarness, tmp_pat
             )
             values = {v.key: v.value for v in statuses[-1].values}
             assert int(values["stale_events"]) >= 1 and "latency_inference_mean_ms" in values
+            assert int(values["rejected"]) >= 10, values
             assert policy.alive()
     finally:
+        if broken_feed is not None:
+            node.destroy_timer(broken_feed)
         for sub in subs:
             node.destroy_subscription(sub)
+        node.destroy_publisher(camera)
         node.destroy_client(estop)
 
 

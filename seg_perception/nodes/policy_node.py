@@ -4,8 +4,9 @@ Subscribes ``image`` (``sensor_msgs/Image``, sensor-data QoS); publishes ``cmd_v
 (``geometry_msgs/Twist``, mapping in ``seg_perception.driving.commands``), optionally
 ``~/segmentation`` (mono8, the policy's auxiliary head) and ``/diagnostics``.
 
-Safety: a zero command is published (every ``1 / watchdog_rate`` s) while no frame
-has arrived for ``stale_timeout`` seconds, and for every frame while the emergency
+Safety: a zero command is published (every ``1 / watchdog_rate`` s) while no usable
+frame has arrived for ``stale_timeout`` seconds (frames that fail to decode are
+rejected, counted and do not count as fresh), and for every frame while the emergency
 stop is engaged (parameter ``estop``, or the ``~/estop`` ``std_srvs/SetBool``
 service). Commands are capped in magnitude and in rate of change (per second of
 frame-stamp time; a gap longer than ``max_dt`` restarts the rate limit).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from dataclasses import fields
 
 import cv2
 import torch
@@ -96,19 +98,7 @@ class PolicyNode(Node):
             torch.set_num_threads(self.p["num_threads"])
         path = self.p["checkpoint"] or str(POLICY_CHECKPOINT)
         model, _ = load_policy(path)
-        limits = LimiterConfig(
-            **{
-                k: self.p[k]
-                for k in (
-                    "max_steer",
-                    "max_forward",
-                    "max_reverse",
-                    "steer_rate",
-                    "throttle_rate",
-                    "max_dt",
-                )
-            }
-        )
+        limits = LimiterConfig(**{f.name: self.p[f.name] for f in fields(LimiterConfig)})
         self.runner = PolicyRunner(model, limits, self.p["device"])
         self.estop = bool(self.p["estop"])
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -180,7 +170,6 @@ class PolicyNode(Node):
     # -- frames -----------------------------------------------------------------------
     def _on_image(self, msg: Image) -> None:
         started = time.perf_counter()
-        self._last_frame_at = time.monotonic()
         self.counters["frames"] += 1
         try:
             rgb = image_msg_to_rgb(msg)
@@ -189,6 +178,7 @@ class PolicyNode(Node):
             self._last_problem = str(exc)
             self.get_logger().warning(f"rejected frame: {exc}", throttle_duration_sec=5.0)
             return
+        self._last_frame_at = time.monotonic()  # only a usable frame keeps the camera fresh
         if self.estop:
             self._publish_zero()
             return
