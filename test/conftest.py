@@ -87,13 +87,7 @@ def ros() -> Iterator[RosHarness]:
 
 
 class NodeUnderTest(NodeProcess):
-    """A ``segmentation_node`` process whose log can be quoted in assertion messages."""
-
-    def report(self, message: str, lines: int = 40) -> str:
-        """``message`` followed by the last ``lines`` lines of the node's log."""
-        tail = "\n".join(self.log_text().splitlines()[-lines:])
-        state = "running" if self.alive() else f"exited with {self.process.returncode}"
-        return f"{message}\n--- {self.log_path} ({state}), last {lines} lines ---\n{tail}"
+    """A ``segmentation_node`` process that can also be waited for."""
 
     def wait_exit(self, timeout: float) -> int | None:
         """Exit code once the process ends by itself within ``timeout`` s, else None."""

@@ -40,12 +40,6 @@ def _stamp_ns(msg) -> int:
     return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
 
 
-def _log(process: NodeProcess, message: str) -> str:
-    return f"{message}\n--- {process.log_path} ---\n" + "\n".join(
-        process.log_text().splitlines()[-30:]
-    )
-
-
 def test_bridge_lock_step_labels_episode_and_reset(ros: RosHarness, tmp_path: Path) -> None:
     node = ros.node
     images, labels, episodes = [], [], []
@@ -76,7 +70,7 @@ def test_bridge_lock_step_labels_episode_and_reset(ros: RosHarness, tmp_path: Pa
     ]
     try:
         with NodeProcess("sim_bridge_node", args, ros.env, tmp_path / "bridge.log") as bridge:
-            assert ros.spin_until(lambda: images, STARTUP), _log(bridge, "no first frame")
+            assert ros.spin_until(lambda: images, STARTUP), bridge.report("no first frame")
             first = images[-1]
             assert (first.width, first.height, first.encoding) == (192, 192, "rgb8")
             for _step in range(5):
@@ -84,8 +78,8 @@ def test_bridge_lock_step_labels_episode_and_reset(ros: RosHarness, tmp_path: Pa
                 twist = Twist()
                 twist.linear.x = 0.5
                 cmd_pub.publish(twist)
-                assert ros.spin_until(lambda n=count: len(images) > n, 10.0), _log(
-                    bridge, "no step"
+                assert ros.spin_until(lambda n=count: len(images) > n, 10.0), bridge.report(
+                    "no step"
                 )
             stamps = [_stamp_ns(m) for m in images[-6:]]
             assert all(b - a == 20_000_000 for a, b in itertools.pairwise(stamps)), stamps
@@ -144,7 +138,7 @@ def test_policy_drives_then_stops_when_the_camera_stops(ros: RosHarness, tmp_pat
             bridge = NodeProcess("sim_bridge_node", bridge_args, ros.env, tmp_path / "bridge.log")
             with bridge:
                 moving = lambda: sum(1 for _, x, _ in commands[-20:] if x > 0.05) >= 10  # noqa: E731
-                assert ros.spin_until(moving, STARTUP), _log(policy, "the policy never drove")
+                assert ros.spin_until(moving, STARTUP), policy.report("the policy never drove")
                 assert estop.wait_for_service(timeout_sec=10.0)
                 future = estop.call_async(SetBool.Request(data=True))
                 assert ros.spin_until(future.done, 10.0) and future.result().success
@@ -157,14 +151,14 @@ def test_policy_drives_then_stops_when_the_camera_stops(ros: RosHarness, tmp_pat
                 released_at = time.monotonic()
                 assert ros.spin_until(
                     lambda: any(t > released_at and x > 0.0 for t, x, _ in commands), 10.0
-                ), _log(policy, "no driving after the e-stop was released")
+                ), policy.report("no driving after the e-stop was released")
             stopped_at = time.monotonic()  # the bridge (the camera) is gone
             # only broken frames arrive now (too few bytes): they must not count as fresh
             broken = Image(height=96, width=96, encoding="rgb8", step=288, data=bytes(10))
             broken_feed = node.create_timer(0.05, lambda: camera.publish(broken))
             ros.spin_until(lambda: False, 2.0)
             late = [(x, z) for t, x, z in commands if t > stopped_at + 0.7]
-            assert len(late) >= 10, _log(policy, "no zero commands while stale")
+            assert len(late) >= 10, policy.report("no zero commands while stale")
             assert all(c == (0.0, 0.0) for c in late)
             assert ros.spin_until(lambda: any("stale" in s.message for s in statuses), 5.0), (
                 "diagnostics do not report the stale camera"

@@ -152,6 +152,12 @@ class NodeProcess:
             else ""
         )
 
+    def report(self, message: str, lines: int = 40) -> str:
+        """``message`` followed by the last ``lines`` lines of the node's log."""
+        tail = "\n".join(self.log_text().splitlines()[-lines:])
+        state = "running" if self.alive() else f"exited with {self.process.returncode}"
+        return f"{message}\n--- {self.log_path} ({state}), last {lines} lines ---\n{tail}"
+
 
 def spin_until(
     executor, condition: Callable[[], bool], timeout: float, step: float = 0.05
