@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 import pytest
+from builtin_interfaces.msg import Time
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header, String
@@ -19,8 +20,8 @@ from std_msgs.msg import Header, String
 import seg_perception
 from seg_perception.checkpoint import INSTANCE_CHECKPOINT
 from seg_perception.data.camvid import read_rgb
-from seg_perception.image_codec import encode_raw
 from seg_perception.instances import decode_instance_ids
+from seg_perception.nodes.ros_image import array_to_image_msg
 
 if TYPE_CHECKING:
     from conftest import RosHarness
@@ -29,20 +30,6 @@ pytestmark = pytest.mark.ros
 
 TWO_CARS = Path(seg_perception.__file__).parent / "samples/camvid/images/Seq05VD_f00000.jpg"
 OUTPUTS = {"ids": Image, "overlay": Image, "detections": String}
-
-
-def _image_msg(rgb: np.ndarray, sec: int) -> Image:
-    fields = encode_raw(rgb, "rgb8")
-    msg = Image(
-        header=Header(frame_id="cam_inst"),
-        height=fields.height,
-        width=fields.width,
-        encoding="rgb8",
-        step=fields.step,
-        data=fields.data,
-    )
-    msg.header.stamp.sec = sec
-    return msg
 
 
 def _run(ros: RosHarness, start_node, mode: str, namespace: str) -> dict:
@@ -72,7 +59,8 @@ def _run(ros: RosHarness, start_node, mode: str, namespace: str) -> dict:
         rgb = read_rgb(TWO_CARS)
         done = lambda: all(received[name] for name in OUTPUTS)  # noqa: E731
         for attempt in range(12):  # best effort: send again until the outputs come
-            pub.publish(_image_msg(rgb, 100 + attempt))
+            header = Header(frame_id="cam_inst", stamp=Time(sec=100 + attempt))
+            pub.publish(array_to_image_msg(rgb, "rgb8", header))
             if ros.spin_until(done, 10.0):
                 break
         assert done(), process.report(f"instance outputs missing: {dict(received)}")
