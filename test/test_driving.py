@@ -170,3 +170,47 @@ def test_bag_demos_with_labels_and_with_pseudo_labels(sim, tmp_path):
     assert np.array_equal(pseudo.labels[:2], expected)
     with pytest.raises(ValueError, match="labels topic or a teacher"):
         demos_from_bag(bag, "/sim/image")
+
+
+def test_train_policy_checkpoints_resumes_and_exports_the_seg_branch(tmp_path):
+    from seg_perception.checkpoint import load_model
+    from seg_perception.driving.demos import Demonstrations, save_demos
+    from seg_perception.driving.policy_runner import load_policy
+    from seg_perception.driving.sim_labels import DRIVING_CLASSES
+    from seg_perception.training.policy_config import PolicyTrainConfig
+    from seg_perception.training.train_policy import train_policy
+
+    rng = np.random.default_rng(0)
+    demos = Demonstrations(
+        rng.integers(0, 256, (8, 96, 96, 3), dtype=np.uint8),
+        rng.random((8, 3), dtype=np.float32),
+        rng.integers(0, 5, (8, 96, 96), dtype=np.uint8),
+        np.zeros(8, dtype=np.int64),
+    )
+    save_demos(tmp_path / "demos.npz", demos)
+
+    def config(name: str, seg_weight: float, epochs: int = 2, **kwargs) -> PolicyTrainConfig:
+        return PolicyTrainConfig(
+            demos=[str(tmp_path / "demos.npz")],
+            seg_weight=seg_weight,
+            epochs=epochs,
+            batch_size=4,
+            out_dir=str(tmp_path / name),
+            **kwargs,
+        )
+
+    final = train_policy(config("no_aux", 0.0, epochs=1), device="cpu")
+    assert load_policy(final)[1]["seg_weight"] == 0.0
+    assert not (final.parent / "segmentation.pt").exists()  # lambda 0: the head never trained
+
+    # a time budget stops the run after epoch 0; --resume finishes it
+    train_policy(config("aux", 0.5, time_budget_minutes=1e-9), device="cpu")
+    assert len((tmp_path / "aux" / "log.csv").read_text().splitlines()) == 2
+    with pytest.raises(ValueError, match="one-cycle schedule of 4 steps"):
+        train_policy(config("aux", 0.5, epochs=3), resume=True, device="cpu")
+    final = train_policy(config("aux", 0.5), resume=True, device="cpu")
+    rows = (final.parent / "log.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == ["0", "1"]
+    assert float(rows[-1].split(",")[2]) > 0  # the seg loss was trained
+    _, payload = load_model(final.parent / "segmentation.pt", expected_classes=DRIVING_CLASSES)
+    assert payload["model_name"] == "lraspp" and payload["seg_weight"] == 0.5

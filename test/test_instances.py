@@ -214,3 +214,36 @@ def test_bag_eval_writes_the_instance_topics(tmp_path):
         doc = json.loads(bag.deserialize(message).data)
     assert doc["stamp"] == {"sec": 5, "nanosec": 0}
     assert [d["id"] for d in doc["instances"] if d["class_id"] == CAR] == [8001, 8002]
+
+
+def test_train_instances_checkpoints_and_resumes(tmp_path):
+    import os
+    from pathlib import Path
+
+    from seg_perception.checkpoint import load_checkpoint
+    from seg_perception.instances.maskrcnn import load_instance_model
+    from seg_perception.training.instance_config import InstanceTrainConfig
+    from seg_perception.training.train_instances import train_instances
+
+    data_root = Path(os.environ.get("SEG_PERCEPTION_DATA", "/nonexistent"))
+    if not (data_root / "camvid").is_dir():
+        pytest.skip("SEG_PERCEPTION_DATA does not hold camvid/")
+
+    def config(epochs: int) -> InstanceTrainConfig:
+        return InstanceTrainConfig(
+            epochs=epochs,
+            train_limit=2,
+            threads=1,
+            out_dir=str(tmp_path),
+            model_kwargs={"fpn_channels": 32, "min_size": 180, "max_size": 320, "test_size": 180},
+        )
+
+    train_instances(config(1), data_root, device="cpu")
+    final = train_instances(config(2), data_root, resume=True, device="cpu")
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == ["0", "1"]
+    assert "loss_mask" in rows[0]
+    assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
+    model, payload = load_instance_model(final)
+    assert payload["thing_classes"] == ["Car", "Pedestrian", "Bicyclist"]
+    assert model.roi_heads.mask_predictor is not None

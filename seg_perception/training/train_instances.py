@@ -18,11 +18,10 @@ from tqdm import tqdm
 
 from ..checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
 from ..classes import CAMVID
-from ..device import select_device
 from ..instances.dataset import CamVidInstances, collate_detection
 from ..instances.maskrcnn import MASKRCNN, build_maskrcnn, load_encoder_into_backbone
 from .instance_config import InstanceTrainConfig
-from .run_state import finish_epoch, resume_from, seed_everything
+from .run_state import finish_epoch, resume_from, start_run
 
 __all__ = ["train_instances"]
 
@@ -54,10 +53,7 @@ def train_instances(
     config: InstanceTrainConfig, data_root: Path, resume: bool = False, device: str = "auto"
 ) -> Path:
     """Run (or resume) training; returns ``<out_dir>/final.pt``."""
-    seed_everything(config.seed)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    dev = select_device(device)
+    dev = start_run(config.seed, config.threads, device)
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     class_ids = CAMVID.ids_of(config.thing_classes)

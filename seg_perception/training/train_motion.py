@@ -21,11 +21,10 @@ from tqdm import tqdm
 from ..checkpoint import DEFAULT_CHECKPOINT, load_model, save_checkpoint
 from ..classes import CAMVID
 from ..data.davis_motion import DavisMotionFrames, load_motion_frames
-from ..device import select_device
 from ..models import TWO_STREAM, TwoStreamSegmenter, build_model
 from ..motion import FlowEstimator
 from .motion_config import MotionTrainConfig
-from .run_state import finish_epoch, resume_from, seed_everything
+from .run_state import finish_epoch, resume_from, start_run
 
 __all__ = ["foreground_loss", "train_motion"]
 
@@ -88,10 +87,7 @@ def train_motion(
     device: str = "auto",
 ) -> Path:
     """Train on ``fold``'s sequences; returns ``<out_dir>/fold_<fold>/final.pt``."""
-    seed_everything(config.seed)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    dev = select_device(device)
+    dev = start_run(config.seed, config.threads, device)
     out_dir = Path(config.out_dir) / f"fold_{fold}"
     out_dir.mkdir(parents=True, exist_ok=True)
     estimator = FlowEstimator(config.flow_method, config.flow_preset)

@@ -21,13 +21,12 @@ from tqdm import tqdm
 
 from ..checkpoint import save_checkpoint
 from ..classes import IGNORE_INDEX
-from ..device import select_device
 from ..driving.demos import load_demos
 from ..driving.policy_model import POLICY_MODEL, DrivingPolicy
 from ..driving.policy_runner import frames_to_batch
 from ..driving.sim_labels import DRIVING_CLASSES
 from .policy_config import PolicyTrainConfig
-from .run_state import finish_epoch, resume_from, seed_everything
+from .run_state import finish_epoch, resume_from, start_run
 
 __all__ = ["train_policy", "policy_loss"]
 
@@ -80,10 +79,7 @@ def _jitter(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 def train_policy(config: PolicyTrainConfig, resume: bool = False, device: str = "auto") -> Path:
     """Run (or resume) training; returns ``<out_dir>/final.pt``."""
-    seed_everything(config.seed)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    dev = select_device(device)
+    dev = start_run(config.seed, config.threads, device)
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     demos = load_demos(config.demos)

@@ -22,13 +22,12 @@ from tqdm import tqdm
 from ..checkpoint import load_checkpoint, load_model, save_checkpoint
 from ..classes import CAMVID
 from ..data import CamVid, EvalTransform, TrainTransform
-from ..device import select_device
 from ..evaluation.metrics import ConfusionMatrix
 from ..models import build_model
 from .config import TrainConfig
 from .losses import build_criterion, class_frequencies, enet_weights, median_frequency_weights
 from .run_log import log_epoch
-from .run_state import seed_everything
+from .run_state import start_run
 
 __all__ = ["train", "evaluate", "train_one_epoch"]
 
@@ -123,10 +122,7 @@ def train(
     config: TrainConfig, data_root: Path, resume: bool = False, device: str = "auto"
 ) -> Path:
     """Run (or resume) training; returns the path of the best checkpoint."""
-    seed_everything(config.seed)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    dev = select_device(device)
+    dev = start_run(config.seed, config.threads, device)
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
