@@ -38,6 +38,7 @@ setup(
         "console_scripts": [
             "seg-perception = seg_perception.cli:main",
             "segmentation_node = seg_perception.nodes.segmentation_node:main",
+            "segmentation_lifecycle_node = seg_perception.nodes.segmentation_lifecycle_node:main",
             "sim_bridge_node = seg_perception.nodes.sim_bridge_node:main",
             "policy_node = seg_perception.nodes.policy_node:main",
         ],

@@ -184,8 +184,10 @@ def test_bag_eval_writes_the_instance_topics(tmp_path):
     from seg_perception.bags.image_messages import IMAGE_TYPE, Stamp
     from seg_perception.data.camvid import read_rgb
     from seg_perception.image_codec import encode_raw
+    from seg_perception.frame_pipeline import FramePipeline
     from seg_perception.instances.stage import InstanceStage
     from seg_perception.pipeline import SegmentationPipeline
+    from seg_perception.stages.instances import InstanceOutputsStage
 
     frame = Path(seg_perception.__file__).parent / "samples/camvid/images/Seq05VD_f00000.jpg"
     source, out = tmp_path / "in.mcap", tmp_path / "out.mcap"
@@ -195,14 +197,10 @@ def test_bag_eval_writes_the_instance_topics(tmp_path):
         bag.write("/cam", 5_000_000_000, message)
     pipeline = SegmentationPipeline.from_checkpoint(None, CAMVID, device="cpu")
     with BagReader(source) as bag:
-        report = evaluate_bag(
-            bag,
-            pipeline,
-            "/cam",
-            out=out,
-            progress=False,
-            instances=InstanceStage("fast", CAMVID, device="cpu"),
+        frames = FramePipeline(
+            pipeline, [InstanceOutputsStage(InstanceStage("fast", CAMVID, device="cpu"))]
         )
+        report = evaluate_bag(bag, frames, "/cam", out=out, progress=False)
     assert report["instance_mode"] == "fast" and report["instances"] >= 2
     latency = {stage: report["latency_ms"][stage]["mean"] for stage in ("instances", "total")}
     assert latency["total"] > latency["instances"] + report["latency_ms"]["inference"]["mean"]

@@ -89,7 +89,7 @@ class Outputs:
     def _status(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
             values = {kv.key: kv.value for kv in status.values}
-            if status.name.startswith(NAME) and values.get("input_topic") == TOPIC:
+            if status.name.startswith(f"/{NAME}: ") and values.get("input_topic") == TOPIC:
                 self.diagnostics = values
 
 

@@ -226,7 +226,8 @@ class DiagnosticsMonitor:
     def _store(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
             values = {kv.key: kv.value for kv in status.values}
-            if status.name.startswith(NODE_NAME) and "input_topic" in values:
+            node = status.name.split(": ")[0]  # the node's fully qualified name
+            if node.rsplit("/", 1)[-1].startswith(NODE_NAME) and "input_topic" in values:
                 self.statuses[values["input_topic"]] = status
 
     def values(self, input_topic: str) -> dict[str, str]:
@@ -451,7 +452,7 @@ def test_diagnostics_report_counters_and_latency(
     latencies = {key: float(v) for key, v in values.items() if key.startswith("latency_")}
     assert "latency_total_mean_ms" in latencies, sorted(values)
     assert all(v >= 0.0 for v in latencies.values()), latencies
-    assert diagnostics.statuses[IMAGE_TOPIC].name.startswith(NODE_NAME)
+    assert diagnostics.statuses[IMAGE_TOPIC].name.startswith(f"/{NODE_NAME}: ")
 
 
 @pytest.mark.parametrize(

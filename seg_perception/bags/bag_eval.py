@@ -1,43 +1,41 @@
-"""Run the node's segmentation pipeline over an image topic of a bag (no ROS imports).
+"""Run the node's frame pipeline over an image topic of a bag (no ROS imports).
 
-Each frame is decoded with the node's codecs and segmented by the same
-``SegmentationPipeline`` object type the node uses (so with the same confidence
-stride, 4 by default). With a label topic (mono8 class ids, matched to images by
-header stamp) the predictions are scored with ``ConfusionMatrix``: ids outside the
-model's classes (CamVid's 11 = Unlabelled, 255) are ignored. The optional output
-bag holds ``<prefix>/labels`` (mono8), ``<prefix>/overlay`` (rgb8) and
-``<prefix>/confidence`` (32FC1), each with its input's header and bag timestamp; with a
-motion pipeline also ``<prefix>/motion`` (mono8, 255 moving) and ``<prefix>/flow`` (rgb8),
-as the node publishes them (none for a frame that restarts the flow stream); with an
-instance stage also ``<prefix>/instances/ids`` (mono16), ``.../overlay`` (rgb8) and
-``.../detections`` (``std_msgs/String`` JSON).
+Each frame is decoded with the node's codecs and goes through the same
+``FramePipeline`` the node runs (segmentation, overlay and the optional stages its
+parameters ask for, with the same confidence stride, 4 by default). With a label
+topic (mono8 class ids, matched to images by header stamp) the predictions are scored
+with ``ConfusionMatrix``: ids outside the model's classes (CamVid's 11 = Unlabelled,
+255) are ignored. The optional output bag holds every output the stages declare, as
+the node publishes them, under ``<prefix>/``: ``labels`` (mono8), ``confidence``
+(32FC1), ``overlay`` (rgb8); with the motion stage ``motion`` and ``flow`` (none for a
+frame that restarts the flow stream); with the instance stage ``instances/ids``,
+``instances/overlay`` and ``instances/detections`` (``std_msgs/String`` JSON); each
+with its input's header and bag timestamp.
 
 A frame that fails to decode (bad bytes, wrong size, undecodable JPEG) is skipped and
-counted; an unusable bag (missing, corrupt, unknown topic, unsupported type or
-encoding, label and image sizes differing) is an error and leaves no output.
+counted, a frame a stage fails on is counted as failed (with its reason); an unusable
+bag (missing, corrupt, unknown topic, unsupported type or encoding, label and image
+sizes differing) is an error and leaves no output.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from ..evaluation.metrics import ConfusionMatrix
+from ..frame_pipeline import FramePipeline
 from ..image_codec import encode_raw
-from ..instances.stage import InstanceResult, InstanceStage
 from ..latency_stats import LatencyStats
-from ..motion_pipeline import motion_outputs
+from ..pipeline import SegmentationPipeline
+from ..stages.base import JSON, Output
 from .bag_reader import BagReader, read_labels
 from .bag_writer import BagWriter
 from .image_messages import FRAME_ERRORS, IMAGE_TYPE, IMAGE_TYPES, BagError, Stamp, message_to_rgb
-
-if TYPE_CHECKING:
-    from ..motion_pipeline import MotionPipeline
-    from ..pipeline import SegmentationPipeline
 
 __all__ = ["evaluate_bag", "output_topics", "DEFAULT_PREFIX"]
 
@@ -53,131 +51,113 @@ def output_topics(
     prefix: str = DEFAULT_PREFIX, motion: bool = False, instances: bool = False
 ) -> dict[str, str]:
     """``{"labels": "<prefix>/labels", ...}`` for an absolute or relative ``prefix``."""
-    base = "/" + prefix.strip("/") if prefix.strip("/") else ""
-    names = ["labels", "overlay", "confidence"] + (["motion", "flow"] if motion else [])
+    names = ["labels", "confidence", "overlay"] + (["motion", "flow"] if motion else [])
     names += list(INSTANCE_OUTPUTS) if instances else []
-    return {name: f"{base}/{name}" for name in names}
+    return {name: _topic(prefix, name) for name in names}
 
 
 def evaluate_bag(
     bag: BagReader,
-    pipeline: SegmentationPipeline,
+    frames: FramePipeline | SegmentationPipeline,
     image_topic: str,
     label_topic: str | None = None,
     out: str | os.PathLike | None = None,
     *,
     prefix: str = DEFAULT_PREFIX,
-    overlay_alpha: float = 0.5,
     compress: bool = False,
     overwrite: bool = False,
     progress: bool = True,
-    motion: MotionPipeline | None = None,
-    instances: InstanceStage | None = None,
 ) -> dict[str, Any]:
-    """Segment every frame of ``image_topic``; score against ``label_topic``; write ``out``.
+    """Run every frame of ``image_topic`` through the node's frame pipeline; score against
+    ``label_topic``; write the outputs to ``out``.
 
     Args:
         bag: an open bag.
-        pipeline: the segmentation pipeline (``SegmentationPipeline.from_checkpoint``).
+        frames: the node's frame pipeline (``build_frame_pipeline``: segmentation, overlay
+            and the optional stages its parameters ask for), or a bare
+            ``SegmentationPipeline`` (segmentation and overlay only).
         image_topic: ``sensor_msgs/Image`` or ``CompressedImage`` topic.
         label_topic: mono8 class-id ``Image`` topic stamped like the images.
         out: output bag (``*.mcap`` file or rosbag2 folder, MCAP storage); None = none.
         prefix: namespace of the output topics.
-        overlay_alpha: colour weight of the overlay.
         compress: zstd chunk compression of ``out`` (about a third smaller on CamVid).
         overwrite: replace an existing ``out``.
         progress: show a tqdm bar.
-        motion: also run this motion pipeline (``~/motion`` and ``~/flow`` outputs).
-        instances: also run this instance stage (``~/instances/{ids,overlay,detections}``).
 
     Returns:
         The report: frame counts, IoU (when labelled), latency percentiles, fps.
     """
+    if isinstance(frames, SegmentationPipeline):
+        frames = FramePipeline(frames)
     image_type = bag.topic_type(image_topic, IMAGE_TYPES)
     if label_topic is not None:
         if label_topic == image_topic:
             raise BagError("the label topic must differ from the image topic")
         bag.topic_type(label_topic, (IMAGE_TYPE,))
-    if not 0.0 <= overlay_alpha <= 1.0:
-        raise ValueError(f"overlay alpha must be in [0, 1], got {overlay_alpha}")
     total = bag.count(image_topic)
     if total == 0:
         raise BagError(f"topic {image_topic} of bag {bag.path} has no messages")
     labels, skipped_labels = read_labels(bag, label_topic) if label_topic else ({}, [])
-    num_classes = pipeline.classes.num_classes
-    confusion = ConfusionMatrix(num_classes)
-    latency = LatencyStats(window=total)
+    confusion = ConfusionMatrix(frames.classes.num_classes)
+    frames.stats = LatencyStats(window=total)
     skipped: list[str] = []
-    frames = labelled = motion_frames = instance_count = 0
+    failed: list[str] = []
+    counts = {"frames": 0, "labelled": 0, "motion": 0, "instances": 0}
     matched: set[Stamp] = set()
-    topics = output_topics(prefix, motion is not None, instances is not None)
+    outputs = frames.outputs()
+    topics = {o.key: _topic(prefix, o.topic) for o in outputs}
+
+    def score(stamp: Stamp, predicted: np.ndarray) -> None:
+        label = labels.get(stamp)
+        if label is None:
+            return
+        if label.shape != predicted.shape:
+            raise BagError(
+                f"label at stamp {stamp} on {label_topic} is {label.shape[1]}x{label.shape[0]} "
+                f"but its image on {image_topic} is {predicted.shape[1]}x{predicted.shape[0]}"
+            )
+        confusion.update(label, predicted)
+        matched.add(stamp)
+        counts["labelled"] += 1
 
     def process(writer: BagWriter | None) -> None:
-        nonlocal frames, labelled, motion_frames, instance_count
         bar = tqdm(total=total, desc="bag-eval", unit="frame", disable=not progress)
         for message in bag.messages([image_topic]):
             bar.update()
-            started = time.perf_counter()
             try:
                 msg = bag.deserialize(message)
-                rgb = message_to_rgb(msg, message.msgtype)
             except FRAME_ERRORS as exc:
                 skipped.append(str(exc))
                 continue
-            decoded = time.perf_counter()
-            result = pipeline(rgb)
-            overlay_start = time.perf_counter()
-            overlay = pipeline.overlay(rgb, result.labels, overlay_alpha)
-            finished = time.perf_counter()
             stamp = Stamp.of(msg)
-            moving = motion(rgb, stamp.ns * 1e-9) if motion is not None else None
-            found = instances(rgb, result.labels, result.confidence) if instances else None
-            all_done = time.perf_counter()
-            label = labels.get(stamp)
-            if label is not None:
-                if label.shape != result.labels.shape:
-                    raise BagError(
-                        f"label at stamp {stamp} on {label_topic} is "
-                        f"{label.shape[1]}x{label.shape[0]} but its image on {image_topic} "
-                        f"is {rgb.shape[1]}x{rgb.shape[0]}"
-                    )
-                confusion.update(label, result.labels)
-                matched.add(stamp)
-                labelled += 1
+            outcome = frames.run(
+                lambda msg=msg, kind=message.msgtype: message_to_rgb(msg, kind),
+                (stamp.sec, stamp.nanosec),
+                msg.header.frame_id,
+                rejects=FRAME_ERRORS,
+                fatal=(BagError,),
+            )
+            if outcome.status != "processed":
+                (skipped if outcome.status == "rejected" else failed).append(outcome.reason)
+                continue
+            frame = outcome.frame
+            score(stamp, frame.data["labels"])
             if writer is not None:
-                frame_id = msg.header.frame_id
-                for name, pixels, encoding in (
-                    ("labels", result.labels, "mono8"),
-                    ("overlay", overlay, "rgb8"),
-                    ("confidence", result.confidence, "32FC1"),
-                ):
-                    output = writer.image(stamp, frame_id, encode_raw(pixels, encoding))
-                    writer.write(topics[name], message.timestamp, output)
-                if moving is not None and moving.foreground is not None:
-                    for name, pixels, encoding in motion_outputs(moving, rgb.shape[:2]):
-                        output = writer.image(stamp, frame_id, encode_raw(pixels, encoding))
-                        writer.write(topics[name], message.timestamp, output)
-                if found is not None:
-                    _write_instances(
-                        writer, topics, message.timestamp, stamp, frame_id, rgb, instances, found
+                for output, value in frames.frame_outputs(frame):
+                    writer.write(
+                        topics[output.key],
+                        message.timestamp,
+                        _bag_message(writer, output, value, stamp, frame.frame_id),
                     )
-            frames += 1
-            timings = {"decode": 1e3 * (decoded - started), **result.timings_ms}
-            timings["overlay"] = 1e3 * (finished - overlay_start)
-            if moving is not None:
-                motion_frames += moving.foreground is not None
-                timings.update({f"motion_{k}": v for k, v in moving.timings_ms.items()})
-            if found is not None:
-                instance_count += len(found.instances)
-                timings.update(found.timings_ms)
-            timings["segmentation_total"] = 1e3 * (finished - started)
-            timings["total"] = 1e3 * (all_done - started)
-            latency.record(timings)
+            counts["frames"] += 1
+            counts["motion"] += "motion" in frame.data
+            counts["instances"] += frame.data.get("instance_count", 0)
         bar.close()
-        if frames == 0:
+        if counts["frames"] == 0:
+            problems = skipped + failed
             raise BagError(
-                f"no frame of {image_topic} could be decoded ({len(skipped)} skipped; "
-                f"first: {skipped[0] if skipped else 'none'})"
+                f"no frame of {image_topic} could be processed ({len(skipped)} skipped, "
+                f"{len(failed)} failed; first: {problems[0] if problems else 'none'})"
             )
 
     started = time.perf_counter()
@@ -185,22 +165,28 @@ def evaluate_bag(
         process(None)
     else:
         with BagWriter(out, "mcap", compress=compress, overwrite=overwrite) as writer:
-            for name, topic in topics.items():
-                writer.add_topic(topic, STRING_TYPE if name.endswith("detections") else IMAGE_TYPE)
+            for output in outputs:
+                writer.add_topic(
+                    topics[output.key], STRING_TYPE if output.encoding == JSON else IMAGE_TYPE
+                )
             process(writer)
     elapsed = time.perf_counter() - started
 
+    labelled = counts["labelled"]
     iou = confusion.iou()
+    segmentation = frames.segmentation
     report: dict[str, Any] = {
         "bag": str(bag.path),
         "image_topic": image_topic,
         "image_type": image_type,
         "label_topic": label_topic,
-        "frames": frames,
+        "frames": counts["frames"],
         "skipped_frames": len(skipped),
         "skipped_reasons": list(dict.fromkeys(skipped))[:MAX_REASONS],
+        "failed_frames": len(failed),
+        "failed_reasons": list(dict.fromkeys(failed))[:MAX_REASONS],
         "labelled_frames": labelled,
-        "unlabelled_frames": frames - labelled if label_topic else None,
+        "unlabelled_frames": counts["frames"] - labelled if label_topic else None,
         "unmatched_labels": len(set(labels) - matched) if label_topic else None,
         "skipped_labels": len(skipped_labels) if label_topic else None,
         "mean_iou": confusion.mean_iou() if labelled else None,
@@ -208,48 +194,40 @@ def evaluate_bag(
         "per_class_iou": (
             {
                 name: None if np.isnan(value) else float(value)
-                for name, value in zip(pipeline.classes.names, iou, strict=True)
+                for name, value in zip(frames.classes.names, iou, strict=True)
             }
             if labelled
             else None
         ),
         "confusion_matrix": confusion.matrix.tolist() if labelled else None,
-        "latency_ms": latency.summary(),
-        "fps": frames / elapsed if elapsed > 0 else None,
+        "latency_ms": frames.latency()[1],
+        "fps": counts["frames"] / elapsed if elapsed > 0 else None,
         "duration_s": elapsed,
-        "device": str(pipeline.device),
-        "input_size": list(pipeline.input_size),
-        "confidence_stride": pipeline.confidence_stride,
+        "device": str(segmentation.device),
+        "input_size": list(segmentation.input_size),
+        "confidence_stride": segmentation.confidence_stride,
+        "stages": [stage.name for stage in frames.stages],
         "output_bag": str(out) if out is not None else None,
         "output_topics": list(topics.values()) if out is not None else None,
     }
+    motion = frames.stage("motion_total")
     if motion is not None:
-        report["motion_frames"] = motion_frames
-        report["flow_resets"] = dict(motion.stream.resets)
+        report["motion_frames"] = counts["motion"]
+        report["flow_resets"] = dict(motion.pipeline.stream.resets)
+    instances = frames.stage("instances_total")
     if instances is not None:
         report["instance_mode"] = instances.mode
-        report["instances"] = instance_count
+        report["instances"] = counts["instances"]
     return report
 
 
-def _write_instances(
-    writer: BagWriter,
-    topics: dict[str, str],
-    timestamp: int,
-    stamp: Stamp,
-    frame_id: str,
-    rgb: np.ndarray,
-    stage: InstanceStage,
-    found: InstanceResult,
-) -> None:
-    """The node's three instance outputs for one frame."""
-    ids = writer.image(stamp, frame_id, encode_raw(found.id_image, "mono16"))
-    writer.write(topics["instances/ids"], timestamp, ids)
-    overlay = writer.image(stamp, frame_id, encode_raw(found.overlay(rgb), "rgb8"))
-    writer.write(topics["instances/overlay"], timestamp, overlay)
-    document = stage.detections_json(found, (stamp.sec, stamp.nanosec), frame_id)
-    writer.write(
-        topics["instances/detections"],
-        timestamp,
-        writer.typestore.types[STRING_TYPE](data=document),
-    )
+def _topic(prefix: str, name: str) -> str:
+    base = "/" + prefix.strip("/") if prefix.strip("/") else ""
+    return f"{base}/{name}"
+
+
+def _bag_message(writer: BagWriter, output: Output, value: Any, stamp: Stamp, frame_id: str):
+    """The bag message of one output, with the input's stamp and frame."""
+    if output.encoding == JSON:
+        return writer.typestore.types[STRING_TYPE](data=value)
+    return writer.image(stamp, frame_id, encode_raw(value, output.encoding))

@@ -11,7 +11,7 @@ from typing import Any
 from torch import nn
 
 from .deeplab import DeepLabV3Plus
-from .encoders import ENCODER_NAMES, build_encoder
+from .encoders import ENCODER_NAMES, PRETRAINED_ENCODERS, build_encoder
 from .fcn8s import FCN8s
 from .lraspp import LRASPP
 from .two_stream import TwoStreamSegmenter
@@ -22,6 +22,7 @@ __all__ = [
     "MODEL_NAMES",
     "DEFAULT_ENCODERS",
     "ENCODER_NAMES",
+    "PRETRAINED_ENCODERS",
     "TWO_STREAM",
     "TwoStreamSegmenter",
 ]
@@ -44,9 +45,11 @@ def build_model(
     *,
     encoder: str | None = None,
     in_channels: int = 3,
+    dilated: bool | None = None,
+    pretrained: bool = False,
     **decoder_kwargs: Any,
 ) -> nn.Module:
-    """Build a segmentation model, randomly initialised.
+    """Build a segmentation model; the encoder starts from ImageNet if ``pretrained``.
 
     Args:
         name: one of ``MODEL_NAMES``, or ``TWO_STREAM`` (whose keyword arguments are
@@ -54,16 +57,25 @@ def build_model(
         num_classes: number of output classes.
         encoder: backbone name (``ENCODER_NAMES``); each model has a default.
         in_channels: input channels.
+        dilated: dilate the encoder's last stage(s); None = the decoder's default
+            (DeepLab and LR-ASPP dilate, FCN-8s and U-Net do not).
+        pretrained: load ImageNet weights into the encoder (``PRETRAINED_ENCODERS``).
+            A checkpoint carries all weights, so loading one never needs this.
         **decoder_kwargs: passed to the decoder (e.g. ``aspp_channels``).
     """
     if name == TWO_STREAM:
-        if encoder is not None or in_channels != 3:
+        if encoder is not None or in_channels != 3 or dilated is not None:
             raise ValueError("two_stream takes appearance_encoder/motion_encoder instead")
-        return TwoStreamSegmenter(num_classes, **decoder_kwargs)
+        return TwoStreamSegmenter(num_classes, pretrained=pretrained, **decoder_kwargs)
     if name not in _DECODERS:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
     if num_classes < 1:
         raise ValueError(f"num_classes must be positive, got {num_classes}")
-    decoder_class, default_encoder, dilated = _DECODERS[name]
-    backbone = build_encoder(encoder or default_encoder, dilated=dilated, in_channels=in_channels)
+    decoder_class, default_encoder, default_dilated = _DECODERS[name]
+    backbone = build_encoder(
+        encoder or default_encoder,
+        dilated=default_dilated if dilated is None else dilated,
+        in_channels=in_channels,
+        pretrained=pretrained,
+    )
     return decoder_class(backbone, num_classes, **decoder_kwargs)

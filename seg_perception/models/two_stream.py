@@ -26,7 +26,7 @@ from torch import nn
 from torchvision.models.segmentation.lraspp import LRASPPHead
 
 from .common import resize_to, upsample_logits
-from .encoders import build_encoder
+from .encoders import PRETRAINED_ENCODERS, build_encoder
 
 __all__ = ["TwoStreamSegmenter"]
 
@@ -41,6 +41,9 @@ class TwoStreamSegmenter(nn.Module):
         appearance_encoder: dilated RGB encoder.
         motion_encoder: dilated 2-channel flow encoder.
         inter_channels: width of the LR-ASPP heads.
+        pretrained: start each encoder that has ImageNet weights here
+            (``PRETRAINED_ENCODERS``) from them; the flow encoder's first convolution is
+            then adapted from the RGB filters.
     """
 
     def __init__(
@@ -50,14 +53,26 @@ class TwoStreamSegmenter(nn.Module):
         appearance_encoder: str = "mobilenet_v3_large",
         motion_encoder: str = "mobilenet_v3_small",
         inter_channels: int = 128,
+        pretrained: bool = False,
     ):
         super().__init__()
         self.use_flow = use_flow
-        self.appearance = build_encoder(appearance_encoder, dilated=True)
+        self.appearance = build_encoder(
+            appearance_encoder,
+            dilated=True,
+            pretrained=pretrained and appearance_encoder in PRETRAINED_ENCODERS,
+        )
         low, high = self.appearance.channels["c3"], self.appearance.channels["c5"]
         self.semantic_head = LRASPPHead(low, high, num_classes, inter_channels)
         self.motion = (
-            build_encoder(motion_encoder, dilated=True, in_channels=2) if use_flow else None
+            build_encoder(
+                motion_encoder,
+                dilated=True,
+                in_channels=2,
+                pretrained=pretrained and motion_encoder in PRETRAINED_ENCODERS,
+            )
+            if use_flow
+            else None
         )
         fused = high + (self.motion.channels["c5"] if self.motion is not None else 0)
         self.foreground_head = LRASPPHead(low, fused, 1, inter_channels)

@@ -142,5 +142,5 @@ class DemoPlayer(Node):
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
-            if status.name.startswith("segmentation_node"):
+            if status.name.split(":")[0].endswith("/segmentation_node"):
                 self.last_diagnostics = {kv.key: kv.value for kv in status.values}

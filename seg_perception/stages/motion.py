@@ -1,0 +1,99 @@
+"""Optional stage: the moving object (two-stream model on optical flow), ``use_flow``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..checkpoint import MOTION_CHECKPOINTS
+from ..motion import DIS_PRESETS, FLOW_METHODS
+from ..motion_pipeline import MotionPipeline, load_motion_model, motion_outputs
+from ..parameters import ParamSpec
+from .base import BuildContext, Frame, Output, StageSpec
+
+__all__ = ["MotionStage", "MOTION_STAGE"]
+
+
+class MotionStage:
+    """``motion`` (mono8, 255 on the moving object) and ``flow`` (rgb8 picture).
+
+    A frame that restarts the flow stream (first frame, stamp going back, long gap, new
+    size) produces neither. Sub-timings: ``flow`` and ``motion_inference``.
+    """
+
+    name = "motion_total"
+    consumes: tuple[str, ...] = ()
+    produces = ("motion", "flow")
+    outputs = (Output("motion", "motion", "mono8"), Output("flow", "flow", "rgb8"))
+
+    def __init__(self, pipeline: MotionPipeline):
+        self.pipeline = pipeline
+
+    def __call__(self, frame: Frame) -> dict[str, Any]:
+        result = self.pipeline(frame.rgb, frame.stamp_s)
+        if "flow" in result.timings_ms:
+            frame.timings_ms["flow"] = result.timings_ms["flow"]
+        if result.foreground is None:
+            return {}
+        frame.timings_ms["motion_inference"] = result.timings_ms["inference"]
+        return {name: pixels for name, pixels, _ in motion_outputs(result, frame.rgb.shape[:2])}
+
+    def counters(self) -> dict[str, int]:
+        """Flow-stream restarts by reason, for diagnostics."""
+        return {f"flow_resets ({reason})": n for reason, n in self.pipeline.stream.resets.items()}
+
+
+def _build(params: Any, context: BuildContext) -> MotionStage | None:
+    if not params.use_flow:
+        return None
+    path = params.motion_checkpoint or str(MOTION_CHECKPOINTS["two_stream"][0])
+    model, payload = load_motion_model(path, expected_classes=context.classes)
+    trained = payload["flow"]
+    if trained != {"method": params.flow_method, "preset": params.flow_preset}:
+        context.log(
+            f"{path} was trained on {trained['method']}/{trained['preset']} flow, this node "
+            f"computes {params.flow_method}/{params.flow_preset}"
+        )
+    context.log(f"motion stream: {path}")
+    return MotionStage(
+        MotionPipeline.from_loaded(
+            model,
+            payload,
+            flow_method=params.flow_method,
+            flow_preset=params.flow_preset,
+            max_gap_s=params.flow_max_gap,
+            device=context.device,
+        )
+    )
+
+
+MOTION_STAGE = StageSpec(
+    "motion",
+    (
+        ParamSpec(
+            "use_flow",
+            False,
+            "Run the motion stream: optical flow and a two-stream model, publishing "
+            "~/motion and ~/flow (false: no flow is computed at all)",
+        ),
+        ParamSpec(
+            "motion_checkpoint",
+            "",
+            "Two-stream checkpoint for ~/motion; empty = the bundled DAVIS model (fold a)",
+        ),
+        ParamSpec(
+            "flow_method", "dis", "Optical flow: dis (fast) or farneback", choices=FLOW_METHODS
+        ),
+        ParamSpec(
+            "flow_preset", "fast", "DIS preset: ultrafast, fast or medium", choices=DIS_PRESETS
+        ),
+        ParamSpec(
+            "flow_max_gap",
+            0.5,
+            "Seconds between frame stamps beyond which the flow stream restarts "
+            "(as it does when time goes backwards or the size changes)",
+            bounds=(0.0, 60.0),
+            low_open=True,
+        ),
+    ),
+    _build,
+)

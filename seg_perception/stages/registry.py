@@ -1,0 +1,17 @@
+"""The optional stages, in the order they run after segmentation and the overlay.
+
+A new capability is a module in this package with a ``StageSpec`` plus one line here.
+"""
+
+from __future__ import annotations
+
+from .base import StageSpec
+from .instances import INSTANCE_STAGE
+from .motion import MOTION_STAGE
+
+__all__ = ["OPTIONAL_STAGES"]
+
+OPTIONAL_STAGES: tuple[StageSpec, ...] = (
+    MOTION_STAGE,
+    INSTANCE_STAGE,
+)
