@@ -7,7 +7,10 @@ not load it into the pytest process.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -138,3 +141,44 @@ def start_node(
             )
 
         yield start
+
+
+PACKAGE = "seg_perception"
+BUILD_TIMEOUT = 300
+PACKAGE_CONTENTS = (
+    "package.xml",
+    "setup.py",
+    "setup.cfg",
+    "resource",
+    PACKAGE,
+    "launch",
+    "config",
+)
+
+
+@pytest.fixture(scope="session")
+def colcon_install(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``install/seg_perception`` of a fresh workspace holding a copy of the package."""
+    workspace = tmp_path_factory.mktemp("ws")
+    source = workspace / "src" / PACKAGE
+    source.mkdir(parents=True)
+    # dot files: the trainer's half-written checkpoints (atomic_write temporaries)
+    ignored = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    for name in PACKAGE_CONTENTS:
+        origin = repo_root / name
+        if origin.is_dir():
+            shutil.copytree(origin, source / name, ignore=ignored)
+        else:
+            shutil.copy2(origin, source / name)
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run(
+        [str(bin_dir / "colcon"), "build", "--base-paths", "src"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT,
+    )
+    assert result.returncode == 0, f"colcon build failed:\n{result.stdout}\n{result.stderr}"
+    return workspace / "install" / PACKAGE

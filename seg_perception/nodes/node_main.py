@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import rclpy
+from rclpy._rclpy_pybind11 import RCLError
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
@@ -29,6 +30,11 @@ def run_node(
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RCLError:
+        # Ctrl-C shuts the context down under a callback that was about to publish
+        # ("publisher's context is invalid"): that is a clean shutdown, not a crash
+        if rclpy.ok():
+            raise
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
