@@ -4,15 +4,25 @@ The node and the bag tools share these, so a ``sensor_msgs/Image`` or
 ``CompressedImage`` decodes the same way live and offline: rclpy and ``rosbags``
 messages have the same field names, so the ``*_msg_*`` functions take either. Every
 malformed input raises ``ImageDecodeError`` with a one-line reason.
+
+Pixel budget: a frame larger than ``max_pixels`` is refused before any pixel is
+decoded (a raw image's size is in its fields, a JPEG's or PNG's in its header), so a
+17 KB PNG that declares 12000x12000 costs nothing. Compressed frames are decoded with
+Pillow, which raises on corrupt or truncated data instead of writing libjpeg/libpng
+messages to stderr (OpenCV lets those through, unthrottled, and returns garbage pixels
+for a corrupt JPEG).
 """
 
 from __future__ import annotations
 
+import io
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
+from PIL import Image as PILImage
 
 __all__ = [
     "ImageDecodeError",
@@ -27,7 +37,12 @@ __all__ = [
     "decode_compressed",
     "encode_compressed",
     "to_rgb",
+    "check_pixel_budget",
+    "DEFAULT_MAX_PIXELS",
 ]
+
+DEFAULT_MAX_PIXELS = 4096 * 4096  # 16.8 Mpx
+_COMPRESSED_FORMATS = {"JPEG": "jpeg", "PNG": "png"}
 
 # encoding: (channels, numpy dtype)
 _LAYOUTS: dict[str, tuple[int, np.dtype]] = {
@@ -76,7 +91,20 @@ def raw_image_of(msg: Any) -> RawImage:
     )
 
 
-def decode_raw(image: RawImage, encodings: tuple[str, ...] = tuple(_LAYOUTS)) -> np.ndarray:
+def check_pixel_budget(width: int, height: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """Raise ``ImageDecodeError`` for a frame of more than ``max_pixels`` pixels."""
+    if width * height > max_pixels:
+        raise ImageDecodeError(
+            f"frame of {width}x{height} = {width * height} pixels exceeds the pixel budget "
+            f"of {max_pixels}"
+        )
+
+
+def decode_raw(
+    image: RawImage,
+    encodings: tuple[str, ...] = tuple(_LAYOUTS),
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> np.ndarray:
     """Return the pixels as (H, W) or (H, W, C) in the message's own encoding.
 
     The array views ``image.data`` when possible (rows may be padded: ``step`` is honoured).
@@ -88,6 +116,7 @@ def decode_raw(image: RawImage, encodings: tuple[str, ...] = tuple(_LAYOUTS)) ->
     channels, dtype = _LAYOUTS[image.encoding]
     if image.height <= 0 or image.width <= 0:
         raise ImageDecodeError(f"empty image {image.width}x{image.height}")
+    check_pixel_budget(image.width, image.height, max_pixels)
     row_bytes = image.width * channels * dtype.itemsize
     if image.step < row_bytes:
         raise ImageDecodeError(
@@ -141,17 +170,30 @@ def encode_raw(pixels: np.ndarray, encoding: str) -> RawImage:
     return RawImage(height, width, encoding, width * channels * dtype.itemsize, data)
 
 
-def decode_compressed(data: bytes | memoryview, format_: str = "") -> np.ndarray:
-    """Decode a JPEG/PNG ``CompressedImage`` payload to (H, W, 3) uint8 RGB."""
+def decode_compressed(
+    data: bytes | memoryview, format_: str = "", max_pixels: int = DEFAULT_MAX_PIXELS
+) -> np.ndarray:
+    """Decode a JPEG/PNG ``CompressedImage`` payload to (H, W, 3) uint8 RGB.
+
+    The header is read first: another format, or a size over ``max_pixels``, is refused
+    before decoding. Corrupt or truncated data raises ``ImageDecodeError``.
+    """
     if not data:
         raise ImageDecodeError(f"empty compressed image (format {format_!r})")
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ImageDecodeError(
-            f"undecodable compressed image (format {format_!r}, {len(data)} bytes)"
-        )
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    what = f"compressed image (format {format_!r}, {len(data)} bytes)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # Pillow's decompression-bomb warning, too
+            with PILImage.open(io.BytesIO(data)) as image:  # reads the header only
+                if image.format not in _COMPRESSED_FORMATS:
+                    raise ImageDecodeError(f"{what} is {image.format}, not JPEG or PNG")
+                check_pixel_budget(image.width, image.height, max_pixels)
+                rgb = np.asarray(image.convert("RGB"))
+    except ImageDecodeError:
+        raise
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, ...
+        raise ImageDecodeError(f"undecodable {what}: {exc}") from None
+    return rgb
 
 
 def encode_compressed(
@@ -181,11 +223,12 @@ def image_msg_to_array(msg: Any) -> np.ndarray:
     return decode_raw(raw_image_of(msg))
 
 
-def image_msg_to_rgb(msg: Any) -> np.ndarray:
+def image_msg_to_rgb(msg: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """(H, W, 3) uint8 RGB from an rgb8/bgr8/rgba8/bgra8/mono8/mono16 ``Image``."""
-    return to_rgb(decode_raw(raw_image_of(msg), SUPPORTED_INPUT_ENCODINGS), msg.encoding)
+    pixels = decode_raw(raw_image_of(msg), SUPPORTED_INPUT_ENCODINGS, max_pixels)
+    return to_rgb(pixels, msg.encoding)
 
 
-def compressed_msg_to_rgb(msg: Any) -> np.ndarray:
+def compressed_msg_to_rgb(msg: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """(H, W, 3) uint8 RGB from a JPEG/PNG ``CompressedImage``."""
-    return decode_compressed(_shared_bytes(msg.data), msg.format)
+    return decode_compressed(_shared_bytes(msg.data), msg.format, max_pixels)

@@ -31,6 +31,7 @@ class LatestOnlyWorker(Generic[T]):
         self.dropped = 0
         self.restarts = 0
         self.death: str | None = None
+        self.on_death: Callable[[str], None] | None = None  # called on the dying thread
         self._pending: T | None = None
         self._wakeup = threading.Condition()
         self._running = False

@@ -50,6 +50,13 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec("input_height", 360, "Network input height in pixels", bounds=(32, 4096)),
     ParamSpec(
+        "max_input_pixels",
+        4096 * 4096,
+        "Frames with more pixels are rejected before decoding (raw: width*height; "
+        "JPEG/PNG: the size in the header)",
+        bounds=(1, 2**31 - 1),
+    ),
+    ParamSpec(
         "input_transport",
         "raw",
         "raw: subscribe sensor_msgs/Image on 'image'; "
@@ -90,6 +97,13 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec(
         "num_threads", 0, "Torch CPU threads for inference (0 = torch default)", bounds=(0, 256)
+    ),
+    ParamSpec(
+        "stale_after_sec",
+        3.0,
+        "Seconds without a frame after which the node warns (log and diagnostics) that "
+        "its input is silent, naming the topic, type, QoS and the image topics it sees",
+        bounds=(0.1, 3600.0),
     ),
     ParamSpec(
         "warn_throttle_sec",

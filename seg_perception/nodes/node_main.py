@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import rclpy
+import yaml
 from rclpy._rclpy_pybind11 import RCLError
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -18,8 +22,18 @@ def run_node(
     startup_errors: tuple[type[BaseException], ...],
     args: list[str] | None = None,
 ) -> int:
-    """Run the node ``factory`` builds; 1 with a one-line fatal log when it cannot start."""
-    rclpy.init(args=args)
+    """Run the node ``factory`` builds; 1 with a one-line fatal log when it cannot start
+    (a missing or invalid ``--params-file`` included)."""
+    problem = _params_file_problem(sys.argv if args is None else args)
+    if problem:
+        print(f"[FATAL] [{name}]: cannot start: {problem}", file=sys.stderr)
+        return 1
+    try:
+        rclpy.init(args=args)
+    except Exception as exc:  # RCLError and friends: bad arguments, unreadable params file
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        print(f"[FATAL] [{name}]: cannot start: {first_line}", file=sys.stderr)
+        return 1
     try:
         node = factory()
     except startup_errors as exc:
@@ -39,3 +53,22 @@ def run_node(
         node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def _params_file_problem(argv: list[str]) -> str | None:
+    """Why a ``--params-file`` argument cannot be used, checked before rcl (which would
+    print its own multi-line parser errors); None when every one reads as YAML."""
+    for flag, value in itertools.pairwise(argv):
+        if flag != "--params-file":
+            continue
+        path = Path(value)
+        if not path.is_file():
+            return f"params file {value} not found"
+        try:
+            document = yaml.safe_load(path.read_text())
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return f"params file {value} is not valid YAML: {reason}"
+        if not isinstance(document, dict):
+            return f"params file {value} must map node names to ros__parameters"
+    return None

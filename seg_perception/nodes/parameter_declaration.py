@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ from rclpy.node import Node
 
 from ..parameters import ParameterError, ParamSpec
 
-__all__ = ["declare_specs", "descriptor_of"]
+__all__ = ["declare_specs", "descriptor_of", "undeclared_overrides"]
 
 
 def descriptor_of(spec: ParamSpec) -> ParameterDescriptor:
@@ -47,3 +48,17 @@ def declare_specs(node: Node, specs: Sequence[ParamSpec]) -> dict[str, Any]:
         except (InvalidParameterValueException, InvalidParameterTypeException) as exc:
             raise ParameterError(f"parameter {spec.name}: {exc}") from exc
     return values
+
+
+def undeclared_overrides(node: Node, declared: Sequence[str]) -> list[str]:
+    """One line per parameter given to ``node`` (command line or params file) that it does
+    not declare, e.g. a misspelt ``input_widht``, with the nearest declared name."""
+    given = getattr(node, "_parameter_overrides", {})  # rclpy keeps no public accessor
+    lines = []
+    for name in sorted(given):
+        if node.has_parameter(name):
+            continue
+        close = difflib.get_close_matches(name, list(declared), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        lines.append(f"parameter {name!r} is not a parameter of this node and is ignored{hint}")
+    return lines

@@ -24,7 +24,7 @@ from rclpy.node import Node
 from ..checkpoint import CheckpointError
 from ..node_params import PARAM_SPECS, ParameterError, SegmentationParams
 from .node_main import run_node
-from .parameter_declaration import declare_specs
+from .parameter_declaration import declare_specs, undeclared_overrides
 from .segmentation_runner import SegmentationRunner
 
 __all__ = ["SegmentationNode", "declare_segmentation_parameters", "main"]
@@ -35,6 +35,8 @@ STARTUP_ERRORS = (ParameterError, CheckpointError, ValueError)
 def declare_segmentation_parameters(node: Node) -> SegmentationParams:
     """Declare every parameter (the node's and the stages') and validate them once."""
     params = SegmentationParams(**declare_specs(node, PARAM_SPECS))
+    for line in undeclared_overrides(node, [spec.name for spec in PARAM_SPECS]):
+        node.get_logger().warning(line)
     params.validate()
     if params.num_threads:
         torch.set_num_threads(params.num_threads)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
@@ -29,10 +30,17 @@ __all__ = ["SegmentationRunner"]
 _WARN_HOLD_S = 10.0  # diagnostics stay WARN this long after a rejected or failed frame
 
 
-def _decode(msg: Image | CompressedImage):
+_SILENT_LOG_PERIOD_S = 10.0  # the "receiving nothing" warning, at most this often
+_IMAGE_TYPES = {
+    "raw": ("sensor_msgs/msg/Image", Image),
+    "compressed": ("sensor_msgs/msg/CompressedImage", CompressedImage),
+}
+
+
+def _decode(msg: Image | CompressedImage, max_pixels: int):
     if isinstance(msg, CompressedImage):
-        return compressed_msg_to_rgb(msg)
-    return image_msg_to_rgb(msg)
+        return compressed_msg_to_rgb(msg, max_pixels)
+    return image_msg_to_rgb(msg, max_pixels)
 
 
 class SegmentationRunner:
@@ -52,6 +60,9 @@ class SegmentationRunner:
         self._publishers: dict[str, object] = {}
         self._subscription = None
         self.worker: LatestOnlyWorker = LatestOnlyWorker(self._process, "segmentation")
+        self.worker.on_death = self._on_worker_death
+        self._last_frame_at = 0.0  # monotonic time of the last frame (or of activation)
+        self._death_reported_at = -float("inf")
         self._diagnostics_pub = None
         self._diagnostics_timer = None
         node.add_on_set_parameters_callback(self._on_set_parameters)
@@ -74,17 +85,26 @@ class SegmentationRunner:
             self.params.diagnostics_period, self.publish_diagnostics
         )
 
+    def input_topic(self) -> str:
+        """``image``, or for compressed input ``image/compressed``, which follows the
+        ``image`` remap as image_transport does unless it is remapped itself."""
+        if self.params.input_transport == "raw":
+            return "image"
+        resolve = getattr(self.node, "resolve_topic_name", None)
+        if resolve is None:
+            return "image/compressed"
+        if resolve("image/compressed") != resolve("image/compressed", only_expand=True):
+            return "image/compressed"  # remapped on its own
+        return resolve("image") + "/compressed"
+
     def activate(self) -> None:
         """Subscribe the camera and start serving frames."""
         qos = image_subscription_qos(self.params.qos_reliability, self.params.qos_depth)
-        if self.params.input_transport == "compressed":
-            self._subscription = self.node.create_subscription(
-                CompressedImage, "image/compressed", self.worker.submit, qos
-            )
-        else:
-            self._subscription = self.node.create_subscription(
-                Image, "image", self.worker.submit, qos
-            )
+        kind = _IMAGE_TYPES[self.params.input_transport][1]
+        self._subscription = self.node.create_subscription(
+            kind, self.input_topic(), self._on_image, qos
+        )
+        self._last_frame_at = time.monotonic()
         self.worker.start()
         self.active = True
         self.node.get_logger().info(
@@ -116,13 +136,17 @@ class SegmentationRunner:
         self.frames = None
 
     # -- per frame ---------------------------------------------------------------------
+    def _on_image(self, msg: Image | CompressedImage) -> None:
+        self._last_frame_at = time.monotonic()
+        self.worker.submit(msg)
+
     def _process(self, msg: Image | CompressedImage) -> None:
         frames = self.frames
         if frames is None or not self.active:
             return
         stamp = (msg.header.stamp.sec, msg.header.stamp.nanosec)
         outcome = frames.run(
-            lambda: _decode(msg),
+            lambda: _decode(msg, self.params.max_input_pixels),
             stamp,
             msg.header.frame_id,
             lambda frame, outputs: self._publish(msg, outputs),
@@ -168,22 +192,56 @@ class SegmentationRunner:
                     self.frames.overlay.alpha = self.params.overlay_alpha
         return SetParametersResult(successful=True)
 
+    def _on_worker_death(self, reason: str) -> None:
+        """Called on the dying worker thread: say so at once (diagnostics ERROR, log);
+        the next diagnostics tick restarts it."""
+        self._death_reported_at = time.monotonic()
+        self.node.get_logger().error(f"the segmentation worker thread died: {reason}")
+        self.publish_diagnostics()
+
+    def silent_input(self) -> str | None:
+        """Why no frame came for ``stale_after_sec`` (topic, type, QoS, what else is
+        there), or None while frames flow."""
+        idle = time.monotonic() - self._last_frame_at
+        if not self.active or idle < self.params.stale_after_sec:
+            return None
+        type_name = _IMAGE_TYPES[self.params.input_transport][0]
+        topic = self._subscription.topic_name
+        own = self.node.get_fully_qualified_name() + "/"
+        seen = sorted(
+            f"{name} ({'/'.join(t.rsplit('/', 1)[-1] for t in types)})"
+            for name, types in self.node.get_topic_names_and_types()
+            if set(types) & {"sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage"}
+            and not name.startswith(own)
+            and self.node.count_publishers(name) > 0
+        )
+        what = "no frame yet" if self.worker.received == 0 else "the stream stopped"
+        return (
+            f"{what}: nothing on {topic} ({type_name}, {self.params.qos_reliability}) for "
+            f"{idle:.0f} s; published image topics: {', '.join(seen) or 'none'}"
+        )
+
     def _status(self, counters: dict[str, int]) -> tuple[bytes, str]:
         frames = self.frames
         if self.worker.death is not None:
             return DiagnosticStatus.ERROR, f"worker thread died: {self.worker.death}"
+        if time.monotonic() - self._death_reported_at < _WARN_HOLD_S:
+            return DiagnosticStatus.ERROR, "worker thread died and was restarted"
         if not self.active:
             return DiagnosticStatus.OK, "inactive"
         if frames is not None and time.monotonic() - frames.last_problem_at < _WARN_HOLD_S:
             message = f"rejected or failed frames in the last {_WARN_HOLD_S:.0f} s; last: "
             return DiagnosticStatus.WARN, message + frames.last_problem
+        silent = self.silent_input()
+        if silent:
+            self.node.get_logger().warning(silent, throttle_duration_sec=_SILENT_LOG_PERIOD_S)
+            return DiagnosticStatus.WARN, silent
         if not self.trained:
             return DiagnosticStatus.WARN, "segmenting with an UNTRAINED model (random weights)"
-        if counters["frames_received"] == 0:
-            return DiagnosticStatus.OK, "waiting for images"
         return DiagnosticStatus.OK, "segmenting"
 
     def publish_diagnostics(self) -> None:
+        on_death_thread = threading.current_thread().name == self.worker.name
         frames = self.frames
         if frames is None or self._diagnostics_pub is None:
             return
@@ -207,6 +265,6 @@ class SegmentationRunner:
                 {"model": self.params.model, "input_topic": topic, "active": str(self.active)},
             )
         )
-        if self.worker.death is not None and self.active:
+        if self.worker.death is not None and self.active and not on_death_thread:
             self.node.get_logger().error(f"restarting the worker thread ({self.worker.death})")
             self.worker.start()
