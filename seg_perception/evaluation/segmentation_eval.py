@@ -10,7 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..classes import CAMVID
-from ..data.camvid import SPLITS, find_image, read_label, read_rgb
+from ..data.camvid import read_label, read_rgb, split_files
 from ..latency_stats import LatencyStats
 from ..pipeline import SegmentationPipeline
 from .metrics import ConfusionMatrix
@@ -27,22 +27,18 @@ def evaluate_split(
 ) -> tuple[ConfusionMatrix, LatencyStats, int]:
     """Segment every frame of ``split`` at full resolution; return confusion, stage
     latencies and the number of frames."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
-    folder = data_root / "camvid"
-    list_file = folder / f"{split}.txt"
-    if not list_file.is_file():
-        raise FileNotFoundError(f"{list_file} not found: is {data_root} a CamVid data root?")
-    stems = list_file.read_text().split()[:limit]
+    files = split_files(data_root, split)[:limit]
+    stems = [stem for stem, _, _ in files]
+    label_paths = {stem: label for stem, _, label in files}
     confusion = ConfusionMatrix(CAMVID.num_classes)
     latency = LatencyStats(window=max(1, len(stems)))
-    image_paths = [find_image(folder / split, stem) for stem in stems]
+    image_paths = [image for _, image, _ in files]
     if image_paths:
         pipeline(read_rgb(image_paths[0]))  # warm-up, untimed: first-call allocations
     for stem, image_path in tqdm(
         zip(stems, image_paths, strict=True), total=len(stems), desc=f"eval {split}"
     ):
-        label = read_label(folder / f"{split}annot" / f"{stem}.png")
+        label = read_label(label_paths[stem])
         result = pipeline(read_rgb(image_path))
         confusion.update(label, result.labels)
         latency.record(result.timings_ms)

@@ -5,6 +5,7 @@ Every model maps (B, C, H, W) images to ``{"out": (B, num_classes, H, W)}`` logi
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "PRETRAINED_ENCODERS",
     "TWO_STREAM",
     "TwoStreamSegmenter",
+    "model_keyword_names",
 ]
 
 _DECODERS: dict[str, tuple[Callable[..., nn.Module], str, bool]] = {
@@ -37,6 +39,19 @@ _DECODERS: dict[str, tuple[Callable[..., nn.Module], str, bool]] = {
 MODEL_NAMES = tuple(_DECODERS)
 DEFAULT_ENCODERS = {name: spec[1] for name, spec in _DECODERS.items()}
 TWO_STREAM = "two_stream"  # video model: forward(image, flow), see two_stream.py
+
+
+def model_keyword_names(name: str) -> set[str]:
+    """The keyword arguments ``build_model(name, ...)`` accepts besides ``pretrained``
+    (what a checkpoint's ``model_kwargs`` may hold)."""
+    if name == TWO_STREAM:
+        decoder_class, common = TwoStreamSegmenter, set()
+    elif name in _DECODERS:
+        decoder_class, common = _DECODERS[name][0], {"encoder", "in_channels", "dilated"}
+    else:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
+    own = inspect.signature(decoder_class.__init__).parameters
+    return common | (set(own) - {"self", "encoder", "num_classes", "pretrained"})
 
 
 def build_model(

@@ -186,7 +186,9 @@ class PolicyNode(Node):
         if rgb.shape[:2] != (size, size):
             rgb = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
         stamp = msg.header.stamp.sec + 1e-9 * msg.header.stamp.nanosec
-        command = self.runner(rgb, stamp, with_segmentation=self.p["publish_segmentation"])
+        command = self.runner(
+            rgb, stamp, with_segmentation=self.p["publish_segmentation"], now_s=time.monotonic()
+        )
         twist = Twist()
         twist.linear.x, twist.angular.z = command.linear_x, command.angular_z
         self.cmd_pub.publish(twist)

@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from ..bags.bag_eval import DEFAULT_PREFIX
+from .arg_types import thread_count, unit_float
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,9 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prefix", default=DEFAULT_PREFIX, help="output topic namespace (default: %(default)s)"
     )
-    parser.add_argument("--overlay-alpha", type=float, default=0.5, help="overlay colour weight")
+    parser.add_argument(
+        "--overlay-alpha", type=unit_float, default=0.5, help="overlay colour weight"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    parser.add_argument(
+        "--threads", type=thread_count, default=0, help="torch CPU threads (0 = default)"
+    )
     parser.add_argument("--compress", action="store_true", help="zstd chunks in --out")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 import argparse
 
 from ..bags.bag_make import ENCODINGS
+from .arg_types import finite_float, jpeg_quality, positive_float, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", required=True, help="folder of images (name order)")
     parser.add_argument("--labels", help="folder of single-channel <image stem>.png class ids")
     parser.add_argument("--out", required=True, help="OUT.mcap, OUT.db3, OUT.bag or a folder")
-    parser.add_argument("--rate", type=float, required=True, help="frames per second (Hz)")
+    parser.add_argument(
+        "--rate", type=positive_float, required=True, help="frames per second (Hz)"
+    )
     parser.add_argument("--encoding", default="rgb8", choices=ENCODINGS, help="image encoding")
     parser.add_argument("--frame-id", default="camera", help="header frame_id")
     parser.add_argument(
@@ -27,11 +30,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="rosbag2 storage of a folder OUT (default mcap; .mcap/.db3 imply it)",
     )
     parser.add_argument("--ros1", action="store_true", help="write a ROS 1 bag (OUT.bag)")
-    parser.add_argument("--jpeg-quality", type=int, default=95, help="JPEG quality (1..100)")
     parser.add_argument(
-        "--start-time", type=float, help="first stamp, seconds since the epoch (default: now)"
+        "--jpeg-quality", type=jpeg_quality, default=95, help="JPEG quality (1..100)"
     )
-    parser.add_argument("--limit", type=int, help="use only the first N images")
+    parser.add_argument(
+        "--start-time",
+        type=finite_float,
+        help="first stamp, seconds since the epoch (default: now)",
+    )
+    parser.add_argument("--limit", type=positive_int, help="use only the first N images")
     parser.add_argument("--compress", action="store_true", help="zstd chunk compression (MCAP)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
 

@@ -10,14 +10,21 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .arg_types import non_negative_float, positive_float
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bag", required=True, help="rosbag2 folder, .mcap, .db3 or ROS 1 .bag")
-    parser.add_argument("--rate", type=float, default=1.0, help="speed factor (default 1.0)")
+    parser.add_argument(
+        "--rate", type=positive_float, default=1.0, help="speed factor (default 1.0)"
+    )
     parser.add_argument("--loop", action="store_true", help="play again and again until Ctrl-C")
     parser.add_argument("--topics", nargs="+", help="topics to publish (default: all)")
     parser.add_argument(
-        "--delay", type=float, default=0.5, help="seconds before the first message (discovery)"
+        "--delay",
+        type=non_negative_float,
+        default=0.5,
+        help="seconds before the first message (discovery)",
     )
     parser.add_argument(
         "--wait-for-subscribers",

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import argparse
 
+from .arg_types import positive_float
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topics", nargs="+", required=True, help="topics to record")
     parser.add_argument("--out", required=True, help="OUT.mcap, or a folder for a rosbag2 bag")
-    parser.add_argument("--duration", type=float, help="seconds to record (default: until Ctrl-C)")
+    parser.add_argument(
+        "--duration", type=positive_float, help="seconds to record (default: until Ctrl-C)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from ..io_utils import write_json
 from ..latency_stats import percentiles
 from ..samples import load_camvid_sample
+from .arg_types import positive_float, positive_int, thread_count
 
 STAGES = ("decode", "preprocess", "inference", "postprocess", "overlay", "publish", "total")
 BAR_MS = 5.0  # everything but the network forward, per 640x480 frame (issue bar)
@@ -42,11 +43,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[(480, 360), (640, 480)],
         help="camera frame sizes WIDTHxHEIGHT",
     )
-    parser.add_argument("--iterations", type=int, default=50, help="frames per size in-process")
-    parser.add_argument("--rate", type=float, default=30.0, help="publish rate (Hz) end to end")
-    parser.add_argument("--seconds", type=float, default=5.0, help="end-to-end duration per size")
+    parser.add_argument(
+        "--iterations", type=positive_int, default=50, help="frames per size in-process"
+    )
+    parser.add_argument(
+        "--rate", type=positive_float, default=30.0, help="publish rate (Hz) end to end"
+    )
+    parser.add_argument(
+        "--seconds", type=positive_float, default=5.0, help="end-to-end duration per size"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    parser.add_argument(
+        "--threads", type=thread_count, default=0, help="torch threads (0 = default)"
+    )
     parser.add_argument("--out", default="out/bench/bench.json", help="JSON results")
     parser.add_argument("--skip-e2e", action="store_true", help="only the in-process stages")
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .arg_types import positive_int, thread_count
+
 
 def _size(text: str) -> tuple[int, int]:
     try:
@@ -24,11 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data-root", help="folder holding davis2016/ (else $SEG_PERCEPTION_DATA)"
     )
     parser.add_argument("--sequence", default="bmx-trees", help="DAVIS sequence to time on")
-    parser.add_argument("--frames", type=int, default=30, help="consecutive frames timed")
+    parser.add_argument("--frames", type=positive_int, default=30, help="consecutive frames timed")
     parser.add_argument(
         "--sizes", nargs="+", type=_size, default=[(480, 360), (854, 480)], help="WxH sizes"
     )
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    parser.add_argument(
+        "--threads", type=thread_count, default=0, help="torch threads (0 = default)"
+    )
     parser.add_argument("--out", default="out/bench_motion", help="output folder")
 
 

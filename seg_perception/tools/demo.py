@@ -22,6 +22,7 @@ from ..io_utils import atomic_write, write_json
 from ..latency_stats import percentiles
 from ..package_files import config_file
 from ..samples import load_camvid_sample
+from .arg_types import positive_float, positive_int
 
 LABEL_TOPIC = "/camera/labels"  # what bag-make writes
 INPUT_TOPIC = "/camera/image_raw"
@@ -32,13 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out-dir", default="out/demo", help="folder for pictures and summary.json"
     )
-    parser.add_argument("--rate", type=float, default=10.0, help="playback rate in Hz")
-    parser.add_argument("--frames", type=int, default=None, help="play only the first N frames")
+    parser.add_argument("--rate", type=positive_float, default=10.0, help="playback rate in Hz")
+    parser.add_argument(
+        "--frames", type=positive_int, default=None, help="play only the first N frames"
+    )
     parser.add_argument("--checkpoint", default="", help="checkpoint (default: the bundled one)")
     parser.add_argument("--model", default="lraspp", help="model architecture of the checkpoint")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument(
-        "--startup-timeout", type=float, default=60.0, help="seconds to wait for the node"
+        "--startup-timeout", type=positive_float, default=60.0, help="seconds to wait for the node"
     )
     parser.add_argument("--bag", help="play this bag's frames instead of the bundled sample")
     parser.add_argument(

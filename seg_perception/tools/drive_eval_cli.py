@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from .arg_types import positive_int, thread_count
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="policy checkpoint (default: the bundled one)")
-    parser.add_argument("--episodes", type=int, default=20, help="episodes, one per seed")
+    parser.add_argument("--episodes", type=positive_int, default=20, help="episodes, one per seed")
     parser.add_argument(
         "--first-seed",
         type=int,
@@ -28,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--figure", help="PNG: camera, truth and the policy's segmentation on the first seed"
     )
     parser.add_argument("--log-dir", default="out/drive_eval", help="node logs (ROS runs)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--threads", type=thread_count, default=1, help="torch CPU threads")
 
 
 def _line(name: str, summary: dict) -> str:

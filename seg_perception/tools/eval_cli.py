@@ -11,6 +11,8 @@ from pathlib import Path
 
 import torch
 
+from .arg_types import positive_int, thread_count
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default="", help="checkpoint (default: the bundled one)")
@@ -18,8 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", help="folder holding camvid/ (else $SEG_PERCEPTION_DATA)")
     parser.add_argument("--out", default="out/eval", help="output folder")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--limit", type=int, help="evaluate only the first N frames")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    parser.add_argument("--limit", type=positive_int, help="evaluate only the first N frames")
+    parser.add_argument(
+        "--threads", type=thread_count, default=0, help="torch CPU threads (0 = default)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from .arg_types import positive_int, thread_count
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="Mask R-CNN checkpoint (default: the bundled one)")
@@ -21,10 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=["fast", "maskrcnn"],
         help="instance modes to score",
     )
-    parser.add_argument("--limit", type=int, help="only the first N frames (smoke runs)")
+    parser.add_argument("--limit", type=positive_int, help="only the first N frames (smoke runs)")
     parser.add_argument("--out", help="write the per-class AP as JSON here")
     parser.add_argument("--figure", help="write a PNG of a few frames: truth and each mode")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    parser.add_argument(
+        "--threads", type=thread_count, default=0, help="torch CPU threads (0 = default)"
+    )
 
 
 def _table(reports: dict) -> str:

@@ -8,9 +8,11 @@ two-stream and appearance-only. Writes ``<out>/metrics.json`` and a bar chart.
 from __future__ import annotations
 
 import argparse
+import difflib
 from pathlib import Path
 
 from ..checkpoint import MOTION_CHECKPOINTS
+from .arg_types import positive_int, thread_count
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequences", nargs="*", help="score only these (default: all)")
     parser.add_argument("--out", default="out/eval_motion", help="output folder")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--frame-limit", type=int, help="frames per sequence (smoke runs)")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    parser.add_argument(
+        "--frame-limit", type=positive_int, help="frames per sequence (smoke runs)"
+    )
+    parser.add_argument(
+        "--threads", type=thread_count, default=0, help="torch CPU threads (0 = default)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +49,16 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     data_root = resolve_data_root(args.data_root)
-    sequences = args.sequences or davis_sequences(data_root)
+    available = davis_sequences(data_root)
+    unknown = [name for name in args.sequences or () if name not in available]
+    if unknown:
+        hints = [difflib.get_close_matches(name, available, n=1) for name in unknown]
+        named = ", ".join(
+            name + (f" (did you mean {hint[0]}?)" if hint else "")
+            for name, hint in zip(unknown, hints, strict=True)
+        )
+        raise ValueError(f"unknown DAVIS sequence {named}; {data_root} has {len(available)}")
+    sequences = args.sequences or available
     groups = (
         {"custom": [Path(p) for p in args.checkpoint]}
         if args.checkpoint

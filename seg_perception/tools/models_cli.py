@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from .arg_types import positive_int, thread_count
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--width", type=int, default=480, help="frame width")
-    parser.add_argument("--height", type=int, default=360, help="frame height")
-    parser.add_argument("--repeats", type=int, default=10, help="timed forwards per model")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    parser.add_argument("--width", type=positive_int, default=480, help="frame width")
+    parser.add_argument("--height", type=positive_int, default=360, help="frame height")
+    parser.add_argument(
+        "--repeats", type=positive_int, default=10, help="timed forwards per model"
+    )
+    parser.add_argument(
+        "--threads", type=thread_count, default=0, help="torch threads (0 = default)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

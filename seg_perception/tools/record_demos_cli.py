@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from .arg_types import finite_float, positive_int
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output .npz")
-    parser.add_argument("--episodes", type=int, default=18, help="one episode per seed")
+    parser.add_argument("--episodes", type=positive_int, default=18, help="one episode per seed")
     parser.add_argument("--first-seed", type=int, default=0, help="seeds first..first+N-1")
     parser.add_argument(
         "--steer-noise",
-        type=float,
+        type=finite_float,
         default=0.25,
         help="std of the executed steering noise (DART); 0 = clean driving",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..data import resolve_data_root
+from .arg_types import positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -12,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", help="folder holding camvid/ (else $SEG_PERCEPTION_DATA)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
     parser.add_argument("--out-dir", help="override the config's out_dir")
-    parser.add_argument("--epochs", type=int, help="override the config's epochs")
+    parser.add_argument("--epochs", type=positive_int, help="override the config's epochs")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from .arg_types import positive_int
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="instance YAML (config/instances/*.yaml)")
     parser.add_argument("--data-root", help="folder holding camvid/ (else $SEG_PERCEPTION_DATA)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     parser.add_argument("--out-dir", help="override the config's out_dir")
-    parser.add_argument("--epochs", type=int, help="override the config's epochs")
-    parser.add_argument("--train-limit", type=int, help="train on the first N frames (smoke)")
+    parser.add_argument("--epochs", type=positive_int, help="override the config's epochs")
+    parser.add_argument(
+        "--train-limit", type=positive_int, help="train on the first N frames (smoke)"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
 
 

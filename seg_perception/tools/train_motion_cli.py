@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .arg_types import positive_int
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="motion YAML (config/motion/*.yaml)")
@@ -13,8 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--resume", action="store_true", help="continue from OUT/fold_F/last.pt")
     parser.add_argument("--out-dir", help="override the config's out_dir")
-    parser.add_argument("--epochs", type=int, help="override the config's epochs")
-    parser.add_argument("--frame-limit", type=int, help="frames per sequence (smoke runs)")
+    parser.add_argument("--epochs", type=positive_int, help="override the config's epochs")
+    parser.add_argument(
+        "--frame-limit", type=positive_int, help="frames per sequence (smoke runs)"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
 
 

@@ -18,13 +18,25 @@ def plot_training_log(log_csv: str | os.PathLike, out_png: str | os.PathLike, ti
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with open(log_csv, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with open(log_csv, newline="") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            columns = set(reader.fieldnames or ())
+    except UnicodeDecodeError:
+        raise ValueError(f"{log_csv} is not a training log (not text)") from None
+    if not {"epoch", "loss"} <= columns:
+        raise ValueError(f"{log_csv} is not a training log (no epoch and loss columns)")
     if not rows:
         raise ValueError(f"{log_csv} holds no epochs")
-    epochs = [int(r["epoch"]) for r in rows]
-    losses = [float(r["loss"]) for r in rows]
-    validated = [(int(r["epoch"]), 100 * float(r["val_miou"])) for r in rows if r.get("val_miou")]
+    try:
+        epochs = [int(r["epoch"]) for r in rows]
+        losses = [float(r["loss"]) for r in rows]
+        validated = [
+            (int(r["epoch"]), 100 * float(r["val_miou"])) for r in rows if r.get("val_miou")
+        ]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{log_csv} has a row that is not numbers: {exc}") from None
     fig, loss_axis = plt.subplots(figsize=(7, 4))
     loss_axis.plot(epochs, losses, color="tab:blue", label="training loss")
     loss_axis.set_xlabel("epoch")
