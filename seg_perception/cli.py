@@ -60,17 +60,13 @@ VERBS = {
     "export": ("seg_perception.tools.export_cli", "strip a training checkpoint for inference"),
     "bag-eval": ("seg_perception.tools.bag_eval_cli", "segment and score an image topic of a bag"),
     "bag-play": ("seg_perception.tools.bag_play_cli", "publish a bag's messages live over ROS 2"),
+    "bag-info": (
+        "seg_perception.tools.bag_info_cli",
+        "topics, types, counts, duration and image encodings of a bag",
+    ),
     "bag-record": ("seg_perception.tools.bag_record_cli", "record ROS 2 topics to an MCAP bag"),
     "bag-make": ("seg_perception.tools.bag_make_cli", "build a bag from an image sequence"),
 }
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """Bad arguments end with one line (``--help`` shows the usage), exit code 2."""
-
-    def error(self, message: str):
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(2)
 
 
 class UserError(Exception):
@@ -90,14 +86,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog=f"seg-perception {args.verb}", description=VERBS[args.verb][1]
     )
     module.add_arguments(verb_parser)
-    verb_args = verb_parser.parse_args(rest)
     try:
-        return int(module.run(verb_args) or 0)
+        return int(module.run(verb_parser.parse_args(rest)) or 0)
     except (UserError, FileNotFoundError, ValueError, OSError) as exc:
         print(f"seg-perception {args.verb}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Bad arguments end like any user error: one line (``--help`` shows the usage)."""
+
+    def error(self, message: str):
+        raise UserError(message)
 
 
 if __name__ == "__main__":

@@ -154,3 +154,46 @@ def test_message_classes_come_from_type_names() -> None:
     for name in ("nope_msgs/msg/Thing", "sensor_msgs/msg/Nope", "sensor_msgs/srv/Image", "x"):
         with pytest.raises(UnsupportedImageError, match="unsupported message type"):
             message_class(name)
+
+
+def test_record_with_no_publisher_exits_non_zero(ros: RosHarness, tmp_path: Path) -> None:
+    out = tmp_path / "empty.mcap"
+    with verb_process(
+        ros.env,
+        tmp_path / "record.log",
+        "bag-record",
+        "--topics",
+        "/nobody/publishes",
+        "--out",
+        str(out),
+        "--duration",
+        "2",
+    ) as recorder:
+        assert recorder.wait(timeout=60) == 2
+    log = (tmp_path / "record.log").read_text()
+    assert "error: nothing was recorded on /nobody/publishes" in log
+    assert log.rstrip().splitlines()[-1].startswith("seg-perception bag-record: error:")
+
+
+def test_play_with_no_subscriber_says_so(ros: RosHarness, ros1_bag: Path, tmp_path: Path) -> None:
+    args = ["bag-play", "--bag", str(ros1_bag), "--wait-timeout", "1", "--delay", "0"]
+    args += ["--rate", "20"]
+    with verb_process(ros.env, tmp_path / "play.log", *args) as player:
+        assert player.wait(timeout=60) == 0
+    log = (tmp_path / "play.log").read_text()
+    assert f"warning: no subscriber on {IMAGE_TOPIC} after 1 s" in log
+    assert f"with no subscriber: {IMAGE_TOPIC}" in log
+
+
+def test_bag_info_lists_topics(ros1_bag: Path, tmp_path: Path) -> None:
+    import json
+
+    from seg_perception.cli import main as cli_main
+
+    report = tmp_path / "info.json"
+    assert cli_main(["bag-info", "--bag", str(ros1_bag), "--json", str(report)]) == 0
+    info = json.loads(report.read_text())
+    assert info["format"] == "ROS 1" and info["messages"] == FRAMES
+    entry = info["topics"][IMAGE_TOPIC]
+    assert entry["count"] == FRAMES and entry["sizes"] == ["320x240"]
+    assert info["duration_s"] == pytest.approx((FRAMES - 1) / BAG_RATE)

@@ -619,7 +619,7 @@ def test_bag_make_bad_inputs(
     assert "single-channel" in cli_error(
         capsys, *base, "--images", str(images), "--labels", str(colour)
     )
-    assert "rate must be positive" in cli_error(
+    assert "argument --rate: must be positive" in cli_error(
         capsys, "bag-make", "--out", out, "--rate", "0", "--images", str(images)
     )
     assert "sqlite3 bag, but mcap" in cli_error(

@@ -120,39 +120,42 @@ def evaluate_bag(
         matched.add(stamp)
         counts["labelled"] += 1
 
+    def process_message(message, writer: BagWriter | None) -> None:
+        try:
+            msg = bag.deserialize(message)
+        except FRAME_ERRORS as exc:
+            skipped.append(str(exc))
+            return
+        stamp = Stamp.of(msg)
+        outcome = frames.run(
+            lambda: message_to_rgb(msg, message.msgtype),
+            (stamp.sec, stamp.nanosec),
+            msg.header.frame_id,
+            rejects=FRAME_ERRORS,
+            fatal=(BagError,),
+        )
+        if outcome.status != "processed":
+            (skipped if outcome.status == "rejected" else failed).append(outcome.reason)
+            return
+        frame = outcome.frame
+        score(stamp, frame.data["labels"])
+        if writer is not None:
+            for output, value in frames.frame_outputs(frame):
+                writer.write(
+                    topics[output.key],
+                    message.timestamp,
+                    _bag_message(writer, output, value, stamp, frame.frame_id),
+                )
+        counts["frames"] += 1
+        counts["motion"] += "motion" in frame.data
+        counts["instances"] += frame.data.get("instance_count", 0)
+
     def process(writer: BagWriter | None) -> None:
-        bar = tqdm(total=total, desc="bag-eval", unit="frame", disable=not progress)
-        for message in bag.messages([image_topic]):
-            bar.update()
-            try:
-                msg = bag.deserialize(message)
-            except FRAME_ERRORS as exc:
-                skipped.append(str(exc))
-                continue
-            stamp = Stamp.of(msg)
-            outcome = frames.run(
-                lambda msg=msg, kind=message.msgtype: message_to_rgb(msg, kind),
-                (stamp.sec, stamp.nanosec),
-                msg.header.frame_id,
-                rejects=FRAME_ERRORS,
-                fatal=(BagError,),
-            )
-            if outcome.status != "processed":
-                (skipped if outcome.status == "rejected" else failed).append(outcome.reason)
-                continue
-            frame = outcome.frame
-            score(stamp, frame.data["labels"])
-            if writer is not None:
-                for output, value in frames.frame_outputs(frame):
-                    writer.write(
-                        topics[output.key],
-                        message.timestamp,
-                        _bag_message(writer, output, value, stamp, frame.frame_id),
-                    )
-            counts["frames"] += 1
-            counts["motion"] += "motion" in frame.data
-            counts["instances"] += frame.data.get("instance_count", 0)
-        bar.close()
+        # closed before an error propagates: its last redraw never follows the error line
+        with tqdm(total=total, desc="bag-eval", unit="frame", disable=not progress) as bar:
+            for message in bag.messages([image_topic]):
+                bar.update()
+                process_message(message, writer)
         if counts["frames"] == 0:
             problems = skipped + failed
             raise BagError(

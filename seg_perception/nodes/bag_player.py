@@ -53,7 +53,11 @@ class BagPlayer(Node):
 
     def subscribed(self) -> bool:
         """Every played topic has at least one subscriber."""
-        return all(p.get_subscription_count() > 0 for p in self._topic_publishers.values())
+        return not self.unsubscribed()
+
+    def unsubscribed(self) -> list[str]:
+        """The played topics no subscriber is matched to (yet)."""
+        return [t for t, p in self._topic_publishers.items() if p.get_subscription_count() == 0]
 
     def play_once(self, progress: tqdm | None = None) -> None:
         """Publish the bag once, sleeping so that message gaps are the recorded ones / rate."""
@@ -80,26 +84,37 @@ def play_bag(
     rate: float = 1.0,
     loop: bool = False,
     delay: float = 0.5,
-    wait_for_subscribers: bool = False,
-) -> int:
+    wait_timeout: float | None = 5.0,
+    warn: Callable[[str], None] = print,
+) -> tuple[int, list[str]]:
     """Publish ``topics`` of ``bag`` (again and again with ``loop``) until done or Ctrl-C.
 
+    A subscriber that exists when playback starts receives every message: the player
+    first waits until each topic has a matched subscriber (``wait_timeout`` seconds,
+    None = as long as it takes, 0 = not at all), and says which topics had none.
+
     Args:
-        delay: seconds between creating the publishers and the first message, for
-            subscribers to discover them.
-        wait_for_subscribers: before that, wait until every topic has a subscriber.
+        delay: seconds between the subscribers matching and the first message.
+        wait_timeout: how long to wait for subscribers.
+        warn: receives the one-line notice about topics nobody subscribed to.
 
     Returns:
-        The number of messages published.
+        The number of messages published and the topics that had no subscriber.
     """
     rclpy.init()
     player = None
+    missing: list[str] = []
     try:
         player = BagPlayer(bag, topics, rate)
-        if wait_for_subscribers:
-            print(f"waiting for subscribers on {', '.join(topics)}", flush=True)
-            while not player.subscribed():
-                time.sleep(0.05)
+        deadline = None if wait_timeout is None else time.monotonic() + wait_timeout
+        while player.unsubscribed() and (deadline is None or time.monotonic() < deadline):
+            time.sleep(0.05)
+        missing = player.unsubscribed()
+        if missing:
+            warn(
+                f"no subscriber on {', '.join(missing)} after {wait_timeout:g} s: playing "
+                "anyway, and nothing receives what is published there"
+            )
         time.sleep(max(0.0, delay))
         per_pass = sum(bag.count(topic) for topic in topics)
         with tqdm(total=None if loop else per_pass, desc="bag-play", unit="msg") as progress:
@@ -113,4 +128,4 @@ def play_bag(
         if player is not None:
             player.destroy_node()
         rclpy.try_shutdown()
-    return published
+    return published, missing

@@ -23,14 +23,29 @@ from pathlib import Path
 
 from ..package_files import config_file
 
-__all__ = ["isolated_ros_env", "NodeProcess", "node_command", "spin_until"]
+__all__ = ["isolated_ros_env", "NodeProcess", "node_command", "spin_until", "profile_variable"]
 
 _DOMAIN_RANGE = range(11, 101)
-# Fast DDS 3 (Kilted) reads the first, Fast DDS 2 (Humble, Jazzy) the second.
+# Fast DDS 3 (Kilted) reads the first and warns on every start when the second is set;
+# Fast DDS 2 (Humble, Jazzy) reads the second.
 _PROFILE_VARIABLES = (
     "FASTDDS_DEFAULT_PROFILES_FILE",
     "FASTRTPS_DEFAULT_PROFILES_FILE",
 )  # Fast DDS ports stay valid below 232; keep clear of 0-10
+_FAST_DDS_2_DISTROS = ("humble", "iron", "jazzy")
+
+
+def profile_variable() -> str:
+    """The profiles-file variable the running distribution's Fast DDS reads: from
+    ``ROS_DISTRO`` when set (a sourced ROS 2), else the Fast DDS library found beside
+    this interpreter (the PyPI wheels ship Fast DDS 3)."""
+    distro = os.environ.get("ROS_DISTRO", "").lower()
+    if distro:
+        return _PROFILE_VARIABLES[1] if distro in _FAST_DDS_2_DISTROS else _PROFILE_VARIABLES[0]
+    lib = Path(sys.prefix) / "lib"
+    if not list(lib.glob("libfastdds.so.3*")) and list(lib.glob("libfastrtps.so.2*")):
+        return _PROFILE_VARIABLES[1]
+    return _PROFILE_VARIABLES[0]
 
 
 @contextmanager
@@ -52,14 +67,18 @@ def isolated_ros_env() -> Iterator[dict[str, str]]:
         raise RuntimeError("no free ROS domain id between 11 and 100")
     saved = {
         k: os.environ.get(k)
-        for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOCALHOST_ONLY")
+        for k in (
+            "ROS_DOMAIN_ID",
+            "ROS_AUTOMATIC_DISCOVERY_RANGE",
+            "ROS_LOCALHOST_ONLY",
+            *_PROFILE_VARIABLES,
+        )
     }
     os.environ["ROS_DOMAIN_ID"] = str(domain)
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     os.environ.pop("ROS_LOCALHOST_ONLY", None)  # deprecated; conflicts with the range above
     if not any(os.environ.get(k) for k in _PROFILE_VARIABLES):
-        profile = str(config_file("dds/fastdds_large_images.xml"))
-        os.environ.update(dict.fromkeys(_PROFILE_VARIABLES, profile))
+        os.environ[profile_variable()] = str(config_file("dds/fastdds_large_images.xml"))
     try:
         yield dict(os.environ)
     finally:

@@ -27,9 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds before the first message (discovery)",
     )
     parser.add_argument(
+        "--wait-timeout",
+        type=non_negative_float,
+        default=5.0,
+        help="seconds to wait for a subscriber on every topic before playing (0: do not wait; "
+        "default %(default)s)",
+    )
+    parser.add_argument(
         "--wait-for-subscribers",
         action="store_true",
-        help="start only once every played topic has a subscriber",
+        help="wait as long as it takes for a subscriber on every topic",
     )
 
 
@@ -60,19 +67,20 @@ def _select_topics(bag, requested: list[str] | None) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from ..bags.bag_reader import BagReader
 
-    if args.rate <= 0:
-        raise ValueError(f"--rate must be positive, got {args.rate}")
     with BagReader(args.bag) as bag:
         topics = _select_topics(bag, args.topics)
         from ..nodes.bag_player import play_bag
 
-        published = play_bag(
+        published, missing = play_bag(
             bag,
             topics,
             rate=args.rate,
             loop=args.loop,
             delay=args.delay,
-            wait_for_subscribers=args.wait_for_subscribers,
+            wait_timeout=None if args.wait_for_subscribers else args.wait_timeout,
+            warn=lambda line: print(f"seg-perception bag-play: warning: {line}", file=sys.stderr),
         )
     print(f"published {published} messages on {', '.join(topics)}")
+    if missing:
+        print(f"  with no subscriber: {', '.join(missing)}")
     return 0

@@ -24,13 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..bags.bag_writer import BagWriter
+    from ..cli import UserError
+    from ..nodes.bag_recorder import absolute_topic
 
-    if args.duration is not None and args.duration <= 0:
-        raise ValueError(f"--duration must be positive, got {args.duration}")
     with BagWriter(args.out, "mcap", overwrite=args.overwrite) as writer:
         from ..nodes.bag_recorder import record_bag
 
         record_bag(writer, args.topics, args.duration)
     counts = ", ".join(f"{topic} {count}" for topic, count in writer.counts.items())
+    empty = [t for t in args.topics if not writer.counts.get(absolute_topic(t))]
     print(f"wrote {args.out}: {counts or 'no messages'}")
+    if empty:
+        raise UserError(
+            f"nothing was recorded on {', '.join(empty)} (no publisher, or none matched): "
+            f"{args.out} lacks them"
+        )
     return 0

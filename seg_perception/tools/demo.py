@@ -10,7 +10,6 @@ against the frames' labels.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import cv2
@@ -60,17 +59,32 @@ def _save_png(path: Path, rgb: np.ndarray) -> None:
             raise OSError(f"cannot write {path}")
 
 
-def _strip(
-    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]], scale: float = 0.5
-) -> np.ndarray:
-    """Rows of (camera, overlay, ground truth), downscaled and stacked."""
-    tiles = []
-    for images in rows:
-        small = [
-            cv2.resize(im, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for im in images
-        ]
-        tiles.append(np.hstack(small))
-    return np.vstack(tiles)
+def _strip(rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path: Path) -> None:
+    """Rows of (camera, overlay, ground truth) under column titles, with a class legend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    titles = ("camera", "node's ~/overlay", "ground truth")
+    fig, axes = plt.subplots(len(rows), 3, figsize=(10.5, 2.6 * len(rows) + 0.9), squeeze=False)
+    for row, images in zip(axes, rows, strict=True):
+        for axis, image in zip(row, images, strict=True):
+            axis.imshow(image)
+            axis.set_axis_off()
+    for axis, title in zip(axes[0], titles, strict=True):
+        axis.set_title(title)
+    legend = [
+        Patch(color=np.array(color) / 255.0, label=name)
+        for name, color in zip(CAMVID.names, CAMVID.colors, strict=True)
+    ]
+    legend.append(Patch(color="black", label="unlabelled (not scored)"))
+    fig.legend(handles=legend, loc="lower center", ncol=6, frameon=False, fontsize=9)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)
 
 
 def _bag_frames(args: argparse.Namespace) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -138,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
                 f"ROS_DOMAIN_ID {env['ROS_DOMAIN_ID']})"
             )
             duration = player.play_through(executor, node, args.rate, args.startup_timeout)
-            spin_until(executor, lambda: player.last_diagnostics is not None, 3.0)
+            # the node's final diagnostics: every frame received is accounted for
+            spin_until(executor, lambda: _settled(player.last_diagnostics, player.published), 5.0)
         finally:
             exit_code = node.stop()
             executor.shutdown()
@@ -148,6 +163,17 @@ def run(args: argparse.Namespace) -> int:
     _write_outputs(out_dir, player, frames, summary)
     _print_summary(summary, out_dir)
     return 0 if summary["frames_out"] > 0 else 1
+
+
+def _settled(diagnostics: dict | None, published: int) -> bool:
+    """The node's diagnostics count every published frame as processed or dropped."""
+    if diagnostics is None:
+        return False
+    counts = {k: int(diagnostics.get(f"frames_{k}", 0)) for k in (*_FRAME_FATES, "received")}
+    return counts["received"] >= published and sum(counts[k] for k in _FRAME_FATES) >= published
+
+
+_FRAME_FATES = ("processed", "dropped", "rejected", "failed")
 
 
 def _summarise(player, frames, duration: float, exit_code: int | None) -> dict:
@@ -182,21 +208,39 @@ def _write_outputs(out_dir: Path, player, frames, summary: dict) -> None:
     shown = sorted(player.overlays)[:: max(1, len(player.overlays) // 5)][:5]
     if shown:
         rows = [(frames[i][1], player.overlays[i], CAMVID.colorize(frames[i][2])) for i in shown]
-        _save_png(out_dir / "overlay_strip.png", _strip(rows))
+        _strip(rows, out_dir / "overlay_strip.png")
     write_json(out_dir / "summary.json", summary)
 
 
 def _print_summary(summary: dict, out_dir: Path) -> None:
     latency = summary["latency_ms"]
+    diagnostics = summary["node_diagnostics"] or {}
+    dropped = int(diagnostics.get("frames_dropped", 0))
+    lost = summary["frames_in"] - summary["frames_out"] - dropped
     print(
         f"frames in {summary['frames_in']}, out {summary['frames_out']} "
-        f"(overlay {summary['overlays_out']}, confidence {summary['confidence_out']})\n"
+        f"(overlay {summary['overlays_out']}, confidence {summary['confidence_out']})"
+    )
+    if dropped:
+        print(
+            f"  {dropped} dropped by the node by design: it always segments the newest frame, "
+            "and a frame replaced before it was taken is counted as dropped"
+        )
+    if lost > 0:
+        print(f"  {lost} not received back (lost between the processes)")
+    print(
         f"output rate {summary['output_fps']:.1f} fps; end-to-end latency ms "
         f"p50 {latency['p50']:.1f} p90 {latency['p90']:.1f} p99 {latency['p99']:.1f}\n"
         f"mean IoU {100 * summary['mean_iou']:.1f} % over {summary['frames_out']} frames "
         f"(pixel accuracy {100 * summary['pixel_accuracy']:.1f} %)"
     )
-    print(json.dumps(summary["per_class_iou"]))
+    print(
+        "per-class IoU: "
+        + ", ".join(
+            f"{name} {'n/a' if value is None else f'{100 * value:.1f} %'}"
+            for name, value in summary["per_class_iou"].items()
+        )
+    )
     print(
         f"wrote {out_dir / 'overlay_strip.png'}, {out_dir / 'overlays'}/, "
         f"{out_dir / 'summary.json'}"
