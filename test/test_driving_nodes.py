@@ -88,14 +88,22 @@ def test_bridge_lock_step_labels_episode_and_reset(ros: RosHarness, tmp_path: Pa
             assert set(stamps) <= label_stamps
             label = np.frombuffer(bytes(labels[-1].data), np.uint8)
             assert labels[-1].encoding == "mono8" and label.max() <= 4
-            row = dict(zip(EPISODE_FIELDS, episodes[-1].data, strict=True))
-            assert row["seed"] == 7 and row["episode"] == 0 and row["steps"] == 5
+
+            def last_episode() -> dict[str, float]:
+                return (
+                    dict(zip(EPISODE_FIELDS, episodes[-1].data, strict=True)) if episodes else {}
+                )
+
+            # wait for the 5th step's episode message itself, not for a neighbour topic
+            assert ros.spin_until(lambda: last_episode().get("steps") == 5, 10.0), episodes
+            row = last_episode()
+            assert row["seed"] == 7 and row["episode"] == 0
             assert row["done"] == 0.0 and row["return"] != 0.0
             assert reset.wait_for_service(timeout_sec=10.0)
             future = reset.call_async(Trigger.Request())
             assert ros.spin_until(future.done, 10.0)
             assert future.result().success and "seed 8" in future.result().message
-            assert dict(zip(EPISODE_FIELDS, episodes[-1].data, strict=True))["done"] == 1.0
+            assert ros.spin_until(lambda: last_episode().get("done") == 1.0, 10.0), episodes
     finally:
         for sub in subs:
             node.destroy_subscription(sub)

@@ -178,3 +178,28 @@ def test_missing_wheel_is_one_line() -> None:
             lite.lite_weights_path("efficientnet_lite2")
     else:
         assert lite.lite_weights_path("efficientnet_lite2").is_file()
+
+
+def test_mask_rcnn_backbone_takes_the_pretrained_encoder() -> None:
+    from seg_perception.instances.maskrcnn import build_maskrcnn
+
+    model = build_maskrcnn(3, backbone="efficientnet_lite0", pretrained_backbone=True).eval()
+    reference = lite.build_lite_classifier("efficientnet_lite0", same_padding=False)
+    trunk = model.backbone.body.body.trunk
+    torch.testing.assert_close(
+        trunk.blocks[2][0].conv_pw.weight, reference.blocks[2][0].conv_pw.weight
+    )
+    with torch.inference_mode():
+        detections = model([torch.rand(3, 96, 128)])[0]
+    assert {"boxes", "labels", "scores", "masks"} <= set(detections)
+
+
+def test_driving_policy_takes_the_pretrained_encoder() -> None:
+    from seg_perception.driving.policy_model import DrivingPolicy
+
+    policy = DrivingPolicy(encoder="efficientnet_lite0", pretrained=True).eval()
+    reference = lite.build_lite_classifier("efficientnet_lite0", same_padding=False)
+    trunk = policy.segmenter.encoder.body.trunk
+    torch.testing.assert_close(trunk.conv_stem.weight, reference.conv_stem.weight)
+    with torch.inference_mode():
+        assert policy(torch.randn(1, 3, 96, 96))["action"].shape == (1, 3)

@@ -35,6 +35,8 @@ class DrivingPolicy(nn.Module):
         grid: the policy reads those features pooled to ``grid x grid`` cells, keeping
             where things are in the frame (steering depends on it).
         hidden: width of the policy MLP.
+        pretrained: start the encoder from ImageNet (``PRETRAINED_ENCODERS``); loading a
+            checkpoint never needs it.
     """
 
     def __init__(
@@ -45,10 +47,13 @@ class DrivingPolicy(nn.Module):
         policy_channels: int = 32,
         grid: int = 6,
         hidden: int = 256,
+        pretrained: bool = False,
     ):
         super().__init__()
         self.segmenter_kwargs = {"encoder": encoder, "inter_channels": inter_channels}
-        self.segmenter = build_model("lraspp", num_seg_classes, **self.segmenter_kwargs)
+        self.segmenter = build_model(
+            "lraspp", num_seg_classes, pretrained=pretrained, **self.segmenter_kwargs
+        )
         high = self.segmenter.encoder.channels["c5"]
         self.reduce = nn.Sequential(
             nn.Conv2d(high, policy_channels, 1, bias=False),

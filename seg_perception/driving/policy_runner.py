@@ -27,7 +27,8 @@ def load_policy(path: str | os.PathLike) -> tuple[DrivingPolicy, dict[str, Any]]
         raise CheckpointError(
             f"checkpoint {path} holds a {payload['model_name']!r} model, not {POLICY_MODEL!r}"
         )
-    model = DrivingPolicy(**payload["model_kwargs"])
+    # the checkpoint holds every weight: never read ImageNet weights to rebuild it
+    model = DrivingPolicy(**{**payload["model_kwargs"], "pretrained": False})
     load_weights(model, payload, path)
     return model.eval(), payload
 

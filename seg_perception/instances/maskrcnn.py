@@ -8,12 +8,14 @@ detection batches of a few images give poor batch statistics.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from torchvision.models import mobilenet_v3_large
 from torchvision.models.detection import MaskRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
@@ -21,8 +23,10 @@ from torchvision.models.detection.backbone_utils import BackboneWithFPN
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 from torchvision.ops import FrozenBatchNorm2d
+from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelMaxPool
 
 from ..checkpoint import CheckpointError, load_checkpoint, load_weights
+from ..models.encoders import build_encoder
 from .components import Instance
 
 __all__ = [
@@ -39,14 +43,47 @@ _RETURN_BLOCKS = {"3": "0", "6": "1", "12": "2", "15": "3"}
 _BLOCK_CHANNELS = [24, 40, 112, 160]
 
 
+class _EncoderWithFPN(nn.Module):
+    """A zoo encoder's strides 4..32 through an FPN (plus a stride-64 max-pool level)."""
+
+    def __init__(self, encoder: nn.Module, fpn_channels: int):
+        super().__init__()
+        self.body = encoder
+        self.levels = ("c2", "c3", "c4", "c5")
+        self.fpn = FeaturePyramidNetwork(
+            [encoder.channels[level] for level in self.levels],
+            fpn_channels,
+            extra_blocks=LastLevelMaxPool(),
+        )
+        self.out_channels = fpn_channels
+
+    def forward(self, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
+        features = self.body(x)
+        return self.fpn(OrderedDict((str(i), features[k]) for i, k in enumerate(self.levels)))
+
+
+def _backbone(name: str, pretrained: bool, fpn_channels: int) -> nn.Module:
+    if name == "mobilenet_v3_large":
+        if pretrained:
+            raise ValueError("no ImageNet weights for mobilenet_v3_large here")
+        features = mobilenet_v3_large(
+            weights=None, norm_layer=partial(FrozenBatchNorm2d, eps=0.001)
+        ).features[:16]
+        # adds a stride-64 max-pool level
+        return BackboneWithFPN(features, _RETURN_BLOCKS, _BLOCK_CHANNELS, fpn_channels)
+    return _EncoderWithFPN(build_encoder(name, pretrained=pretrained), fpn_channels)
+
+
 def build_maskrcnn(
     num_things: int,
     fpn_channels: int = 128,
     min_size: int | Sequence[int] = 360,
     max_size: int = 640,
     test_size: int = 360,
+    backbone: str = "mobilenet_v3_large",
+    pretrained_backbone: bool = False,
 ) -> MaskRCNN:
-    """A randomly initialised Mask R-CNN for ``num_things`` object classes (+ background).
+    """A Mask R-CNN for ``num_things`` object classes (+ background).
 
     Args:
         num_things: object classes (torchvision label k in 1..num_things).
@@ -54,19 +91,17 @@ def build_maskrcnn(
         min_size: shorter image side while training (one size or a choice of sizes).
         max_size: longest side cap.
         test_size: shorter side at inference (CamVid frames are 360 high).
+        backbone: ``mobilenet_v3_large`` (torchvision's, frozen batch norm) or a zoo
+            encoder such as ``efficientnet_lite0``.
+        pretrained_backbone: start the backbone from ImageNet (``PRETRAINED_ENCODERS``).
     """
-    features = mobilenet_v3_large(
-        weights=None, norm_layer=partial(FrozenBatchNorm2d, eps=0.001)
-    ).features[:16]
-    backbone = BackboneWithFPN(
-        features, _RETURN_BLOCKS, _BLOCK_CHANNELS, fpn_channels
-    )  # adds a stride-64 max-pool level
+    backbone_module = _backbone(backbone, pretrained_backbone, fpn_channels)
     anchors = AnchorGenerator(
         sizes=((16,), (32,), (64,), (128,), (256,)), aspect_ratios=((0.5, 1.0, 2.0),) * 5
     )
     sizes = (min_size,) if isinstance(min_size, int) else tuple(min_size)
     model = MaskRCNN(
-        backbone,
+        backbone_module,
         num_classes=None,  # the predictors below fix it
         min_size=(*sizes, test_size),  # torchvision tests at the last size
         max_size=max_size,
@@ -113,7 +148,8 @@ def load_instance_model(path: str | os.PathLike) -> tuple[MaskRCNN, dict[str, An
         )
     if "thing_classes" not in payload:
         raise CheckpointError(f"checkpoint {path} lacks thing_classes")
-    model = build_maskrcnn(len(payload["thing_classes"]), **payload["model_kwargs"])
+    kwargs = {**payload["model_kwargs"], "pretrained_backbone": False}  # weights are in it
+    model = build_maskrcnn(len(payload["thing_classes"]), **kwargs)
     load_weights(model, payload, path)
     return model.eval(), payload
 
