@@ -26,6 +26,7 @@ __all__ = [
     "export_for_inference",
     "CheckpointError",
     "DEFAULT_CHECKPOINT",
+    "DEFAULT_INT8_MODEL",
     "MOTION_CHECKPOINTS",
     "INSTANCE_CHECKPOINT",
     "POLICY_CHECKPOINT",
@@ -34,6 +35,8 @@ __all__ = [
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "lraspp_camvid.pt"
+# seg-perception quantize of DEFAULT_CHECKPOINT at 480x360 (ONNX, QDQ INT8)
+DEFAULT_INT8_MODEL = CHECKPOINT_DIR / "lraspp_camvid_int8.onnx"
 # DAVIS 2016 foreground models, one per fold (trained on it, tested on the other fold)
 MOTION_CHECKPOINTS = {
     model: tuple(CHECKPOINT_DIR / "motion" / f"{model}_fold_{fold}.pt" for fold in "ab")

@@ -60,6 +60,14 @@ VERBS = {
     "export": ("seg_perception.tools.export_cli", "strip a training checkpoint for inference"),
     "bag-eval": ("seg_perception.tools.bag_eval_cli", "segment and score an image topic of a bag"),
     "bag-play": ("seg_perception.tools.bag_play_cli", "publish a bag's messages live over ROS 2"),
+    "export-onnx": (
+        "seg_perception.tools.export_onnx_cli",
+        "export a checkpoint to ONNX (the cache the node uses, or --out)",
+    ),
+    "quantize": (
+        "seg_perception.tools.quantize_cli",
+        "INT8 model of a checkpoint, calibrated on CamVid training frames",
+    ),
     "bag-info": (
         "seg_perception.tools.bag_info_cli",
         "topics, types, counts, duration and image encodings of a bag",

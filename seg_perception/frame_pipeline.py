@@ -19,13 +19,18 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .checkpoint import DEFAULT_CHECKPOINT, CheckpointError, load_model
+from .checkpoint import DEFAULT_CHECKPOINT, DEFAULT_INT8_MODEL, CheckpointError, load_model
 from .classes import ClassSet
+from .device import select_device
 from .image_codec import ImageDecodeError
+from .inference.backends import BackendChoice, choose_backend
+from .inference.onnx_cache import file_sha256
+from .inference.segmentation_network import segmentation_network
 from .latency_stats import LatencyStats
 from .models import build_model
 from .pipeline import SegmentationPipeline
@@ -182,7 +187,7 @@ class FramePipeline:
 def load_segmentation(params: Any, classes: ClassSet, log: Callable[[str], None]):
     """The node's network: its checkpoint, or (no checkpoint, not lraspp) random weights.
 
-    Returns ``(model, trained)``.
+    Returns ``(model, checkpoint path or None)``.
     """
     if params.checkpoint or params.model == "lraspp":
         path = params.checkpoint or str(DEFAULT_CHECKPOINT)
@@ -193,12 +198,47 @@ def load_segmentation(params: Any, classes: ClassSet, log: Callable[[str], None]
                 f"model is {params.model!r}"
             )
         log(f"loaded checkpoint {path}")
-        return model, True
+        return model, Path(path)
     log(
         f"no checkpoint given for model {params.model!r}: running it UNTRAINED "
         "(random weights); set the 'checkpoint' parameter"
     )
-    return build_model(params.model, classes.num_classes), False
+    return build_model(params.model, classes.num_classes), None
+
+
+def build_segmentation(
+    params: Any, classes: ClassSet, log: Callable[[str], None]
+) -> tuple[SegmentationPipeline, bool]:
+    """The segmentation pipeline of ``params`` on the backend they ask for (logged with
+    the reason), and whether its network is trained."""
+    model, checkpoint = load_segmentation(params, classes, log)
+    device = select_device(params.device)
+    choice = choose_backend(params.inference_backend, device)
+    if checkpoint is None and params.inference_backend == "auto":
+        choice = BackendChoice("torch", "untrained model: nothing worth exporting")
+    int8_model = None
+    if params.inference_precision == "int8":
+        int8_model = params.int8_model or (
+            str(DEFAULT_INT8_MODEL) if checkpoint == Path(DEFAULT_CHECKPOINT) else ""
+        )
+        if not int8_model:
+            raise ValueError("inference_precision int8 needs int8_model for this checkpoint")
+    size = (params.input_width, params.input_height)
+    network = segmentation_network(
+        model,
+        size,
+        choice,
+        device,
+        file_sha256(checkpoint) if checkpoint else None,
+        params.num_threads,
+        int8_model,
+    )
+    precision = f"INT8 ({int8_model})" if int8_model else "FP32"
+    log(f"inference backend {choice.name} ({choice.reason}), {precision}")
+    pipeline = SegmentationPipeline(
+        model, classes, size, params.device, params.confidence_stride, network
+    )
+    return pipeline, checkpoint is not None
 
 
 def build_frame_pipeline(
@@ -207,14 +247,7 @@ def build_frame_pipeline(
     """The pipeline ``params`` (``SegmentationParams``) ask for, and whether its network
     is trained. Optional stages come from ``stages.registry``."""
     classes = params.classes()
-    model, trained = load_segmentation(params, classes, log)
-    segmentation = SegmentationPipeline(
-        model,
-        classes,
-        (params.input_width, params.input_height),
-        params.device,
-        params.confidence_stride,
-    )
+    segmentation, trained = build_segmentation(params, classes, log)
     context = BuildContext(classes, params.device, log)
     stages = [s for s in (spec.build(params, context) for spec in OPTIONAL_STAGES) if s]
     return FramePipeline(segmentation, stages, params.overlay_alpha), trained

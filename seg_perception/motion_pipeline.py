@@ -17,6 +17,7 @@ from .checkpoint import CheckpointError, load_model
 from .classes import ClassSet
 from .data.transforms import normalize_image
 from .device import select_device
+from .inference.backends import CompiledNetwork
 from .models import TWO_STREAM, TwoStreamSegmenter
 from .motion import FlowEstimator, FlowStream, flow_to_network_input, flow_to_rgb
 
@@ -60,6 +61,8 @@ class MotionPipeline:
         estimator: the flow method.
         max_gap_s: a longer gap between stamps resets the flow stream.
         device: ``auto``, ``cpu`` or ``cuda[:N]``.
+        network: the model compiled for a backend (outputs ``foreground``, inputs image
+            and flow); None runs it in torch.
     """
 
     def __init__(
@@ -69,9 +72,11 @@ class MotionPipeline:
         estimator: FlowEstimator,
         max_gap_s: float = 0.5,
         device: str = "auto",
+        network: CompiledNetwork | None = None,
     ):
         self.device = select_device(device)
         self.model = model.eval().to(self.device)
+        self.network = network
         self.input_size = tuple(input_size)
         self.stream = FlowStream(estimator, max_gap_s)
 
@@ -85,6 +90,7 @@ class MotionPipeline:
         flow_preset: str | None = None,
         max_gap_s: float = 0.5,
         device: str = "auto",
+        network: CompiledNetwork | None = None,
     ) -> MotionPipeline:
         """The pipeline of ``load_motion_model``'s result, at the checkpoint's input size;
         flow as the checkpoint was trained on unless ``flow_method``/``flow_preset``."""
@@ -92,7 +98,7 @@ class MotionPipeline:
         estimator = FlowEstimator(
             flow_method or trained["method"], flow_preset or trained["preset"]
         )
-        return cls(model, tuple(payload["input_size"]), estimator, max_gap_s, device)
+        return cls(model, tuple(payload["input_size"]), estimator, max_gap_s, device, network)
 
     @torch.inference_mode()
     def __call__(self, rgb: np.ndarray, stamp_s: float) -> MotionResult:
@@ -110,7 +116,10 @@ class MotionPipeline:
         flow_input = None
         if flow is not None:
             flow_input = torch.from_numpy(flow_to_network_input(flow))[None].to(self.device)
-        logits = self.model(image, flow_input)["foreground"][0, 0]
+        if self.network is not None and flow_input is not None:
+            logits = self.network(image, flow_input)["foreground"][0, 0]
+        else:
+            logits = self.model(image, flow_input)["foreground"][0, 0]
         timings["inference"] = 1e3 * (time.perf_counter() - start)
         start = time.perf_counter()
         height, width = rgb.shape[:2]

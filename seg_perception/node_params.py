@@ -13,6 +13,7 @@ from dataclasses import field, make_dataclass
 from typing import Any
 
 from .classes import CAMVID, ClassSet
+from .inference.backends import BACKENDS, PRECISIONS
 from .models import MODEL_NAMES
 from .parameters import ParameterError, ParamSpec
 from .stages.registry import OPTIONAL_STAGES
@@ -41,6 +42,25 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
         "auto",
         "Inference device: auto (CUDA if present), cpu, or cuda[:N]",
         check=_device_problem,
+    ),
+    ParamSpec(
+        "inference_backend",
+        "auto",
+        "Network runtime: auto (OpenVINO on x86 CPUs, else ONNX Runtime, else torch), torch, "
+        "onnxruntime or openvino",
+        choices=BACKENDS,
+    ),
+    ParamSpec(
+        "inference_precision",
+        "fp32",
+        "fp32, or int8 (the quantized model of int8_model; onnxruntime or openvino)",
+        choices=PRECISIONS,
+    ),
+    ParamSpec(
+        "int8_model",
+        "",
+        "INT8 ONNX model from 'seg-perception quantize'; empty = the bundled one (made from "
+        "the bundled checkpoint at 480x360)",
     ),
     ParamSpec(
         "input_width",

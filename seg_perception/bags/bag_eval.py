@@ -207,6 +207,7 @@ def evaluate_bag(
         "fps": counts["frames"] / elapsed if elapsed > 0 else None,
         "duration_s": elapsed,
         "device": str(segmentation.device),
+        "backend": segmentation.backend,
         "input_size": list(segmentation.input_size),
         "confidence_stride": segmentation.confidence_stride,
         "stages": [stage.name for stage in frames.stages],

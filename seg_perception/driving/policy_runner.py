@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,8 @@ import torch
 from ..checkpoint import CheckpointError, load_checkpoint, load_weights
 from ..data.transforms import MEAN, STD
 from ..device import select_device
+from ..inference.backends import CompiledNetwork, compile_network
+from ..inference.onnx_cache import cached_onnx, file_sha256
 from .commands import CommandLimiter, LimiterConfig, action_to_twist_values
 from .policy_model import POLICY_MODEL, DrivingPolicy
 
@@ -31,6 +34,34 @@ def load_policy(path: str | os.PathLike) -> tuple[DrivingPolicy, dict[str, Any]]
     model = DrivingPolicy(**{**payload["model_kwargs"], "pretrained": False})
     load_weights(model, payload, path)
     return model.eval(), payload
+
+
+def compile_policy(
+    model: DrivingPolicy,
+    checkpoint: str | os.PathLike,
+    input_size: int,
+    backend: str,
+    with_segmentation: bool,
+    device: torch.device,
+    threads: int = 0,
+) -> CompiledNetwork:
+    """The policy on ``backend`` for square ``input_size`` frames (ONNX cached by the
+    checkpoint's SHA-256), with or without the auxiliary segmentation output."""
+    outputs = ["action", "seg"] if with_segmentation else ["action"]
+    example = torch.zeros(1, 3, input_size, input_size)
+
+    def onnx_path() -> Path:
+        return cached_onnx(
+            model,
+            [example],
+            ["image"],
+            outputs,
+            "policy",
+            file_sha256(checkpoint),
+            {"with_segmentation": with_segmentation},
+        )[0]
+
+    return compile_network(model, backend, outputs, onnx_path, device, threads)
 
 
 def frames_to_batch(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -56,6 +87,8 @@ class PolicyRunner:
         model: the policy.
         limiter: magnitude and rate limits (see ``CommandLimiter``).
         device: ``auto``, ``cpu`` or ``cuda[:N]``.
+        network: the policy compiled for a backend (``compile_policy``); used for the
+            calls whose ``with_segmentation`` matches its outputs, torch otherwise.
     """
 
     def __init__(
@@ -63,10 +96,16 @@ class PolicyRunner:
         model: DrivingPolicy,
         limiter: LimiterConfig | None = None,
         device: str = "auto",
+        network: CompiledNetwork | None = None,
     ):
         self.device = select_device(device)
         self.model = model.eval().to(self.device)
+        self.network = network
         self.limiter = CommandLimiter(limiter)
+
+    @property
+    def backend(self) -> str:
+        return self.network.backend if self.network is not None else "torch"
 
     def reset(self) -> None:
         """Forget the previous command (a new episode or a restarted stream)."""
@@ -86,7 +125,11 @@ class PolicyRunner:
             raise ValueError(f"expected (H, W, 3) uint8 RGB, got {frame.shape} {frame.dtype}")
         started = time.perf_counter()
         batch = frames_to_batch(frame[None]).to(self.device)
-        out = self.model(batch, with_segmentation=with_segmentation)
+        network = self.network
+        if network is not None and ("seg" in network.output_names) == with_segmentation:
+            out = network(batch)
+        else:
+            out = self.model(batch, with_segmentation=with_segmentation)
         action = out["action"][0].cpu().numpy().astype(np.float64)
         segmentation = None
         if with_segmentation:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from rclpy.node import Node
 
 from ..parameters import ParameterError, ParamSpec
 
-__all__ = ["declare_specs", "descriptor_of", "undeclared_overrides"]
+__all__ = ["declare_specs", "descriptor_of", "undeclared_overrides", "reject_non_finite"]
 
 
 def descriptor_of(spec: ParamSpec) -> ParameterDescriptor:
@@ -62,3 +63,11 @@ def undeclared_overrides(node: Node, declared: Sequence[str]) -> list[str]:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         lines.append(f"parameter {name!r} is not a parameter of this node and is ignored{hint}")
     return lines
+
+
+def reject_non_finite(values: dict[str, Any]) -> None:
+    """Raise ``ParameterError`` for the first float value that is NaN or infinite (range
+    checks written as comparisons let NaN through)."""
+    for name, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParameterError(f"{name} must be a finite number, got {value!r}")

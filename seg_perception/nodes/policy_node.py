@@ -29,12 +29,15 @@ from sensor_msgs.msg import Image
 from std_srvs.srv import SetBool
 
 from ..checkpoint import POLICY_CHECKPOINT, CheckpointError
+from ..device import select_device
 from ..driving.commands import LimiterConfig
-from ..driving.policy_runner import PolicyRunner, load_policy
+from ..driving.policy_runner import PolicyRunner, compile_policy, load_policy
 from ..image_codec import ImageDecodeError, image_msg_to_rgb
+from ..inference.backends import BACKENDS, choose_backend
 from ..latency_stats import LatencyStats
 from .diagnostics import diagnostic_array
 from .node_main import run_node
+from .parameter_declaration import reject_non_finite
 from .qos import image_publisher_qos, image_subscription_qos
 from .ros_image import array_to_image_msg
 
@@ -43,6 +46,11 @@ __all__ = ["PolicyNode", "main"]
 _PARAMS = {
     "checkpoint": ("", "Policy checkpoint; empty = the bundled CarRacing policy"),
     "device": ("auto", "Inference device: auto, cpu or cuda[:N]"),
+    "inference_backend": (
+        "auto",
+        "Network runtime: auto (OpenVINO on x86 CPUs, else ONNX Runtime, else torch), torch, "
+        "onnxruntime or openvino",
+    ),
     "input_size": (96, "Side of the square frame the policy sees (frames are resized)"),
     "stale_timeout": (0.5, "Seconds without a frame after which zero commands are sent"),
     "watchdog_rate": (20.0, "Hz of the stale-frame check (and of zero commands while stale)"),
@@ -61,6 +69,9 @@ _PARAMS = {
 
 
 def _validate(p: dict) -> None:
+    reject_non_finite(p)
+    if p["inference_backend"] not in BACKENDS:
+        raise ValueError(f"inference_backend must be one of {', '.join(BACKENDS)}")
     for name in ("max_steer", "max_forward", "max_reverse"):
         if not 0.0 <= p[name] <= 1.0:
             raise ValueError(f"{name} must be in [0, 1], got {p[name]}")
@@ -99,7 +110,19 @@ class PolicyNode(Node):
         path = self.p["checkpoint"] or str(POLICY_CHECKPOINT)
         model, _ = load_policy(path)
         limits = LimiterConfig(**{f.name: self.p[f.name] for f in fields(LimiterConfig)})
-        self.runner = PolicyRunner(model, limits, self.p["device"])
+        device = select_device(self.p["device"])
+        choice = choose_backend(self.p["inference_backend"], device)
+        network = compile_policy(
+            model,
+            path,
+            self.p["input_size"],
+            choice.name,
+            self.p["publish_segmentation"],
+            device,
+            self.p["num_threads"],
+        )
+        self.get_logger().info(f"inference backend {choice.name} ({choice.reason})")
+        self.runner = PolicyRunner(model, limits, self.p["device"], network)
         self.estop = bool(self.p["estop"])
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.cmd_pub = self.create_publisher(Twist, "cmd_vel", 10)
@@ -219,7 +242,11 @@ class PolicyNode(Node):
                 dict(self.counters),
                 fps,
                 latency,
-                {"estop": str(self.estop).lower(), "last_problem": self._last_problem},
+                {
+                    "estop": str(self.estop).lower(),
+                    "inference_backend": self.runner.backend,
+                    "last_problem": self._last_problem,
+                },
             )
         )
 

@@ -262,7 +262,12 @@ class SegmentationRunner:
                 counters,
                 fps,
                 latency,
-                {"model": self.params.model, "input_topic": topic, "active": str(self.active)},
+                {
+                    "model": self.params.model,
+                    "inference_backend": frames.segmentation.backend,
+                    "input_topic": topic,
+                    "active": str(self.active),
+                },
             )
         )
         if self.worker.death is not None and self.active and not on_death_thread:

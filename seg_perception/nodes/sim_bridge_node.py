@@ -35,6 +35,7 @@ from std_srvs.srv import Trigger
 from ..driving.commands import twist_values_to_action
 from ..driving.sim import FRAME_PERIOD_S, CarRacingSim
 from .node_main import run_node
+from .parameter_declaration import reject_non_finite
 from .qos import image_publisher_qos
 from .ros_image import array_to_image_msg
 
@@ -100,6 +101,7 @@ class SimBridgeNode(Node):
 
     @staticmethod
     def _validate(p: dict) -> None:
+        reject_non_finite(p)
         if p["step_mode"] not in ("fixed_rate", "lock_step"):
             raise ValueError(f"step_mode must be fixed_rate or lock_step, got {p['step_mode']!r}")
         if not 0.1 <= p["rate_hz"] <= 1000:

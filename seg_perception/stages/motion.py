@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from ..checkpoint import MOTION_CHECKPOINTS
+from ..device import select_device
+from ..inference.backends import choose_backend, compile_network
+from ..inference.onnx_cache import cached_onnx, file_sha256
 from ..motion import DIS_PRESETS, FLOW_METHODS
 from ..motion_pipeline import MotionPipeline, load_motion_model, motion_outputs
 from ..parameters import ParamSpec
@@ -53,7 +58,24 @@ def _build(params: Any, context: BuildContext) -> MotionStage | None:
             f"{path} was trained on {trained['method']}/{trained['preset']} flow, this node "
             f"computes {params.flow_method}/{params.flow_preset}"
         )
-    context.log(f"motion stream: {path}")
+    width, height = payload["input_size"]
+    choice = choose_backend(params.inference_backend, select_device(context.device))
+    network = compile_network(
+        model,
+        choice.name,
+        ["foreground"],
+        lambda: cached_onnx(
+            model,
+            [torch.zeros(1, 3, height, width), torch.zeros(1, 2, height, width)],
+            ["image", "flow"],
+            ["foreground"],
+            "motion",
+            file_sha256(path),
+        )[0],
+        select_device(context.device),
+        params.num_threads,
+    )
+    context.log(f"motion stream: {path} ({choice.name})")
     return MotionStage(
         MotionPipeline.from_loaded(
             model,
@@ -62,6 +84,7 @@ def _build(params: Any, context: BuildContext) -> MotionStage | None:
             flow_preset=params.flow_preset,
             max_gap_s=params.flow_max_gap,
             device=context.device,
+            network=network,
         )
     )
 

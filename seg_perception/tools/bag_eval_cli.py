@@ -36,6 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--instance-checkpoint", default="", help="Mask R-CNN checkpoint (default: bundled)"
     )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnxruntime", "openvino"),
+        default="auto",
+        help="network runtime, as the node's inference_backend (default: auto)",
+    )
+    parser.add_argument("--precision", choices=("fp32", "int8"), default="fp32")
+    parser.add_argument("--int8-model", default="", help="INT8 ONNX model (int8 precision)")
     parser.add_argument("--out", help="output bag: OUT.mcap, or a folder for a rosbag2 MCAP bag")
     parser.add_argument(
         "--json", default="out/bag_eval/metrics.json", help="report file (default: %(default)s)"
@@ -87,6 +95,10 @@ def _frame_pipeline(checkpoint: Path, args: argparse.Namespace):
         class_names=list(classes.names),
         palette=[v for color in classes.colors for v in color],
         overlay_alpha=args.overlay_alpha,
+        inference_backend=args.backend,
+        inference_precision=args.precision,
+        int8_model=args.int8_model,
+        num_threads=args.threads,
         use_flow=args.use_flow,
         motion_checkpoint=args.motion_checkpoint,
         instance_mode=args.instance_mode,
@@ -143,7 +155,7 @@ def _print_report(report: dict, json_path: str) -> None:
         f"{report['skipped_frames']} skipped, {report['failed_frames']} failed; "
         f"{report['fps']:.1f} fps; latency ms "
         f"p50 {total.get('p50', float('nan')):.1f} p90 {total.get('p90', float('nan')):.1f} "
-        f"p99 {total.get('p99', float('nan')):.1f} on {report['device']}"
+        f"p99 {total.get('p99', float('nan')):.1f} on {report['device']} ({report['backend']})"
     )
     if "motion_frames" in report:
         print(

@@ -24,13 +24,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=thread_count, default=0, help="torch CPU threads (0 = default)"
     )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnxruntime", "openvino"),
+        default="torch",
+        help="network runtime (default: torch, the reference)",
+    )
+    parser.add_argument("--precision", choices=("fp32", "int8"), default="fp32")
+    parser.add_argument(
+        "--int8-model", default="", help="INT8 ONNX model (default: the bundled checkpoint's)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..checkpoint import DEFAULT_CHECKPOINT, load_model
+    from ..checkpoint import DEFAULT_CHECKPOINT, DEFAULT_INT8_MODEL, load_model
     from ..classes import CAMVID
     from ..data import resolve_data_root
+    from ..device import select_device
     from ..evaluation.segmentation_eval import confusion_figure, evaluate_split, file_sha256
+    from ..inference.backends import choose_backend
+    from ..inference.segmentation_network import segmentation_network
     from ..io_utils import write_json
     from ..machine import describe_machine
     from ..pipeline import SegmentationPipeline
@@ -40,7 +53,19 @@ def run(args: argparse.Namespace) -> int:
     data_root = resolve_data_root(args.data_root)
     checkpoint = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
     model, payload = load_model(checkpoint, expected_classes=CAMVID)  # CamVid labels only
-    pipeline = SegmentationPipeline(model, CAMVID, (480, 360), args.device)
+    device = select_device(args.device)
+    choice = choose_backend(args.backend, device)
+    int8_model = None
+    if args.precision == "int8":
+        int8_model = args.int8_model or (
+            str(DEFAULT_INT8_MODEL) if checkpoint == DEFAULT_CHECKPOINT else None
+        )
+        if not int8_model:
+            raise ValueError("--precision int8 needs --int8-model for this checkpoint")
+    network = segmentation_network(
+        model, (480, 360), choice, device, file_sha256(checkpoint), args.threads, int8_model
+    )
+    pipeline = SegmentationPipeline(model, CAMVID, (480, 360), args.device, network=network)
     confusion, latency, frames = evaluate_split(pipeline, data_root, args.split, args.limit)
     iou = confusion.iou()
     stages = latency.summary()
@@ -56,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         "per_class_iou": {n: float(v) for n, v in zip(CAMVID.names, iou, strict=True)},
         "latency_ms": stages,
         "device": str(pipeline.device),
+        "backend": choice.name,
+        "precision": args.precision,
         "machine": describe_machine(pipeline.device),
         "confusion_matrix": confusion.matrix.tolist(),
     }
@@ -69,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"{args.split}: {frames} frames, mean IoU {100 * metrics['mean_iou']:.2f} %, "
         f"pixel accuracy {100 * metrics['pixel_accuracy']:.2f} %, "
-        f"inference {stages['inference']['mean']:.1f} ms/frame on {pipeline.device}"
+        f"inference {stages['inference']['mean']:.1f} ms/frame on {pipeline.device} "
+        f"({choice.name}, {args.precision})"
     )
     print(f"wrote {out / 'metrics.json'} and {out / 'confusion.png'}")
     return 0

@@ -1,0 +1,147 @@
+"""Fast inference: every backend agrees with torch on the bundled model, the ONNX cache
+rebuilds what it cannot trust, INT8 models are tied to their checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from seg_perception.checkpoint import DEFAULT_CHECKPOINT, DEFAULT_INT8_MODEL, load_model
+from seg_perception.classes import CAMVID
+from seg_perception.inference.backends import (
+    BackendChoice,
+    choose_backend,
+    compile_network,
+    installed_backends,
+)
+from seg_perception.inference.onnx_cache import cached_onnx, file_sha256, onnx_file_key
+from seg_perception.inference.segmentation_network import segmentation_network
+from seg_perception.models import build_model
+from seg_perception.pipeline import SegmentationPipeline
+from seg_perception.samples import load_camvid_sample
+
+CPU = torch.device("cpu")
+SIZE = (480, 360)
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    model, _ = load_model(DEFAULT_CHECKPOINT)
+    return model
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("cache")
+    saved = os.environ.get("SEG_PERCEPTION_CACHE")
+    os.environ["SEG_PERCEPTION_CACHE"] = str(folder)
+    yield folder
+    if saved is None:
+        os.environ.pop("SEG_PERCEPTION_CACHE")
+    else:
+        os.environ["SEG_PERCEPTION_CACHE"] = saved
+
+
+def pipeline_of(model, backend: str, int8_model=None) -> SegmentationPipeline:
+    network = segmentation_network(
+        model,
+        SIZE,
+        BackendChoice(backend, "test"),
+        CPU,
+        file_sha256(DEFAULT_CHECKPOINT),
+        0,
+        int8_model,
+    )
+    return SegmentationPipeline(model, CAMVID, SIZE, "cpu", network=network)
+
+
+def agreement(reference: SegmentationPipeline, other: SegmentationPipeline) -> float:
+    same = total = 0
+    for _, rgb, _ in load_camvid_sample(limit=10):
+        a, b = reference(rgb).labels, other(rgb).labels
+        same += int((a == b).sum())
+        total += a.size
+    return same / total
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_backend_labels_agree_with_torch(bundled, cache, backend: str) -> None:
+    if backend not in installed_backends():
+        pytest.skip(f"{backend} is not installed (requirements.txt pins it)")
+    share = agreement(pipeline_of(bundled, "torch"), pipeline_of(bundled, backend))
+    assert share >= 0.995, f"{backend}: {100 * share:.3f} % of pixels agree"
+
+
+def test_int8_model_agrees_mostly_and_belongs_to_its_checkpoint(bundled, cache) -> None:
+    if "onnxruntime" not in installed_backends():
+        pytest.skip("onnxruntime is not installed")
+    if not DEFAULT_INT8_MODEL.is_file():
+        pytest.skip("no bundled INT8 model")
+    int8 = pipeline_of(bundled, "onnxruntime", DEFAULT_INT8_MODEL)
+    assert agreement(pipeline_of(bundled, "torch"), int8) >= 0.95
+    other = build_model("lraspp", 11, **{"encoder": "mobilenet_v3_small"})
+    with pytest.raises(ValueError, match="another checkpoint"):
+        segmentation_network(
+            other, SIZE, BackendChoice("onnxruntime", "t"), CPU, "0" * 64, 0, DEFAULT_INT8_MODEL
+        )
+    with pytest.raises(ValueError, match="needs the onnxruntime or openvino"):
+        pipeline_of(bundled, "torch", DEFAULT_INT8_MODEL)
+
+
+def test_cache_rebuilds_corrupt_and_stale_files(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = build_model("lraspp", 3, inter_channels=8, encoder="mobilenet_v3_small").eval()
+    example = [torch.zeros(1, 3, 64, 96)]
+    args = (model, example, ["image"], ["out"], "tiny")
+    path, built = cached_onnx(*args, "a" * 64, folder=tmp_path)
+    assert built and onnx_file_key(path)
+    assert cached_onnx(*args, "a" * 64, folder=tmp_path) == (path, False)
+    path.write_bytes(path.read_bytes()[:1000])  # truncated
+    assert onnx_file_key(path) is None
+    rebuilt, built = cached_onnx(*args, "a" * 64, folder=tmp_path)
+    assert built and rebuilt == path and onnx_file_key(path)
+    other, built = cached_onnx(*args, "b" * 64, folder=tmp_path)  # another checkpoint
+    assert built and other != path
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries
+    network = compile_network(model, "onnxruntime", ["out"], lambda: path)
+    with torch.inference_mode():
+        expected = model(example[0])["out"]
+    torch.testing.assert_close(network(example[0])["out"], expected, atol=1e-4, rtol=1e-4)
+
+
+def test_auto_choice_says_why() -> None:
+    choice = choose_backend("auto", CPU)
+    assert choice.name in installed_backends() and choice.reason
+    with pytest.raises(ValueError, match="must be one of"):
+        choose_backend("tensorrt", CPU)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_eval_backend_matches_torch_on_camvid_test(cache, tmp_path: Path, backend: str) -> None:
+    from seg_perception.cli import main as cli_main
+
+    root = os.environ.get("SEG_PERCEPTION_DATA")
+    if not root or not (Path(root) / "camvid" / "test.txt").is_file():
+        pytest.skip("SEG_PERCEPTION_DATA holds no camvid/")
+    if backend not in installed_backends():
+        pytest.skip(f"{backend} is not installed")
+    scores = {}
+    for name in ("torch", backend):
+        out = tmp_path / name
+        assert cli_main(["eval", "--backend", name, "--out", str(out), "--data-root", root]) == 0
+        scores[name] = json.loads((out / "metrics.json").read_text())["mean_iou"]
+    assert abs(scores[backend] - scores["torch"]) <= 0.003, scores
+
+
+def test_export_leaves_the_model_in_its_mode(tmp_path: Path) -> None:
+    """The exporter restores the mode of the module it is given; ours must stay in eval."""
+    model = build_model("lraspp", 3, inter_channels=8, encoder="mobilenet_v3_small").eval()
+    cached_onnx(
+        model, [torch.zeros(1, 3, 64, 96)], ["image"], ["out"], "mode", "c" * 64, folder=tmp_path
+    )
+    assert not any(m.training for m in model.modules())
