@@ -145,3 +145,22 @@ def test_export_leaves_the_model_in_its_mode(tmp_path: Path) -> None:
         model, [torch.zeros(1, 3, 64, 96)], ["image"], ["out"], "mode", "c" * 64, folder=tmp_path
     )
     assert not any(m.training for m in model.modules())
+
+
+@pytest.mark.slow
+@pytest.mark.ros
+def test_bench_measures_each_backend(cache, tmp_path: Path) -> None:
+    from seg_perception.cli import main as cli_main
+
+    backends = [b for b in ("torch", "onnxruntime") if b in installed_backends()]
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--sizes", "160x120", "--iterations", "3", "--seconds", "1", "--rate", "10"]
+    argv += ["--backend", *backends, "--out", str(out)]
+    assert cli_main(argv) == 0
+    runs = json.loads(out.read_text())["runs"]
+    assert [r["backend"] for r in runs] == backends
+    for entry in runs:
+        assert entry["in_process"]["stages_ms"]["inference"]["mean"] > 0
+        e2e = entry["end_to_end"]
+        assert e2e["received"] > 0
+        assert e2e["published"] == e2e["received"] + e2e["dropped_by_node"] + e2e["lost"]

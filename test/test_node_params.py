@@ -96,3 +96,9 @@ def test_defaults_equal_config_file() -> None:
 def test_every_parameter_is_documented() -> None:
     assert set(PARAMETER_DOCS) == set(SegmentationParams.names())
     assert all(doc.strip() for doc in PARAMETER_DOCS.values())
+
+
+def test_readme_documents_every_parameter() -> None:
+    readme = (CONFIG.parents[1] / "README.md").read_text()
+    missing = [name for name in SegmentationParams.names() if f"| `{name}` |" not in readme]
+    assert not missing, f"README's parameter table lacks {missing}"

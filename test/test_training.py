@@ -130,6 +130,19 @@ def test_fine_tune_on_train_plus_val_keeps_the_final_epoch(
     assert [row["val_miou"] != "" for row in rows] == [False, True]
 
 
+def test_fine_tune_with_resume_and_nothing_to_resume_starts_from_init(
+    trained_run: Path, data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = dataclasses.replace(
+        tiny_config(tmp_path, epochs=1), init_checkpoint=str(trained_run / "best.pt")
+    )
+    train(config, data_root, resume=True, device="cpu")
+    assert "initial weights from" in capsys.readouterr().out
+    train(dataclasses.replace(config, epochs=2), data_root, resume=True, device="cpu")
+    output = capsys.readouterr().out
+    assert "resumed from" in output and "initial weights from" not in output
+
+
 def test_fine_tune_refuses_another_model(
     trained_run: Path, data_root: Path, tmp_path: Path
 ) -> None:

@@ -214,8 +214,9 @@ def _train(
     model = build_model(
         config.model, CAMVID.num_classes, pretrained=config.pretrained, **config.model_kwargs
     )
-    if config.init_checkpoint and not resume:
-        _load_initial_weights(model, config)
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    if config.init_checkpoint and not (resume and last_path.is_file()):
+        _load_initial_weights(model, config)  # a fresh run (--resume with nothing to resume)
     model = model.to(dev, memory_format=torch.channels_last)
     use_weights = config.loss != "ce" and config.class_weighting != "none"
     weights = _class_weights(train_set, config) if use_weights else None
@@ -231,7 +232,6 @@ def _train(
     scaler = torch.amp.GradScaler("cuda") if use_scaler else None
 
     start_epoch, best_miou, history = 0, -1.0, []
-    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     if resume and last_path.is_file():
         state = load_checkpoint(last_path)
         model.load_state_dict(state["state_dict"])
