@@ -25,10 +25,16 @@ class ModelProfile:
 
 @torch.inference_mode()
 def profile_model(
-    name: str, num_classes: int = 11, size: tuple[int, int] = (480, 360), repeats: int = 10
+    name: str,
+    num_classes: int = 11,
+    size: tuple[int, int] = (480, 360),
+    repeats: int = 10,
+    **model_kwargs,
 ) -> ModelProfile:
-    """Parameters, GFLOPs and median forward latency for one (1, 3, H, W) frame."""
-    model = build_model(name, num_classes).eval().to(memory_format=torch.channels_last)
+    """Parameters, GFLOPs and median forward latency for one (1, 3, H, W) frame of
+    ``build_model(name, num_classes, **model_kwargs)`` (torch eager, channels_last)."""
+    model = build_model(name, num_classes, **model_kwargs).eval()
+    model = model.to(memory_format=torch.channels_last)
     frame = torch.randn(1, 3, size[1], size[0]).contiguous(memory_format=torch.channels_last)
     counter = FlopCounterMode(display=False)
     with counter:
@@ -41,7 +47,8 @@ def profile_model(
         times.append(1e3 * (time.perf_counter() - start))
     return ModelProfile(
         name=name,
-        encoder=DEFAULT_ENCODERS[name],
+        encoder=model_kwargs.get("encoder", DEFAULT_ENCODERS[name])
+        + (", not dilated" if model_kwargs.get("dilated") is False else ""),
         params_millions=sum(p.numel() for p in model.parameters()) / 1e6,
         gflops=counter.get_total_flops() / 1e9,
         cpu_ms_median=float(np.median(times)),

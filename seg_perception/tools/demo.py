@@ -219,7 +219,8 @@ def _print_summary(summary: dict, out_dir: Path) -> None:
     lost = summary["frames_in"] - summary["frames_out"] - dropped
     print(
         f"frames in {summary['frames_in']}, out {summary['frames_out']} "
-        f"(overlay {summary['overlays_out']}, confidence {summary['confidence_out']})"
+        f"(overlay {summary['overlays_out']}, confidence {summary['confidence_out']}); "
+        f"inference backend {diagnostics.get('inference_backend', 'unknown')}"
     )
     if dropped:
         print(

@@ -24,14 +24,24 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.model_profile import profile_model
     from ..machine import describe_machine
     from ..models import MODEL_NAMES
+    from ..package_files import config_file
+    from ..training.config import load_train_config
 
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"{describe_machine()}; frame {args.width}x{args.height}, batch 1")
     print("| model | encoder | params (M) | GFLOPs | CPU ms/frame (median) |")
     print("|---|---|---|---|---|")
-    for name in MODEL_NAMES:
-        profile = profile_model(name, size=(args.width, args.height), repeats=args.repeats)
+    # each architecture with its default (from-scratch) encoder, then as the pretrained
+    # model table trains it (config/train/zoo/*_lite0.yaml)
+    variants = [(name, {}) for name in MODEL_NAMES] + [
+        (name, load_train_config(config_file(f"train/zoo/{name}_lite0.yaml")).model_kwargs)
+        for name in MODEL_NAMES
+    ]
+    for name, kwargs in variants:
+        profile = profile_model(
+            name, size=(args.width, args.height), repeats=args.repeats, **kwargs
+        )
         print(
             f"| {profile.name} | {profile.encoder} | {profile.params_millions:.2f} | "
             f"{profile.gflops:.1f} | {profile.cpu_ms_median:.0f} |"
