@@ -232,6 +232,7 @@ def build_segmentation(
         file_sha256(checkpoint) if checkpoint else None,
         params.num_threads,
         int8_model,
+        params.confidence_stride,
     )
     precision = f"INT8 ({int8_model})" if int8_model else "FP32"
     log(f"inference backend {choice.name} ({choice.reason}), {precision}")

@@ -110,6 +110,8 @@ class SegmentationPipeline:
             rgb = cv2.resize(rgb, self.input_size, interpolation=cv2.INTER_LINEAR)
         elif not rgb.flags.writeable:  # a view of the message buffer
             rgb = rgb.copy()
+        if "labels" in self.network.output_names:
+            return self._fused(rgb, (height, width), t0)
         # (h, w, 3) uint8 memory is exactly NCHW channels_last: no transpose copy needed
         pixels = torch.from_numpy(rgb).to(self.device).unsqueeze(0).float()  # (1, h, w, 3)
         batch = torch.addcmul(self._shift, pixels, self._scale).permute(0, 3, 1, 2)  # (1, 3, h, w)
@@ -133,6 +135,28 @@ class SegmentationPipeline:
         t3 = time.perf_counter()
         timings = {
             "preprocess": 1e3 * (t1 - t0),
+            "inference": 1e3 * (t2 - t1),
+            "postprocess": 1e3 * (t3 - t2),
+        }
+        return SegmentationResult(labels, confidence, timings)
+
+    def _fused(
+        self, rgb: np.ndarray, shape: tuple[int, int], started: float
+    ) -> SegmentationResult:
+        """A network that returns labels and confidence itself (``FusedSegmentation``)."""
+        height, width = shape
+        t1 = time.perf_counter()
+        out = self.network(torch.from_numpy(rgb)[None])
+        t2 = time.perf_counter()
+        labels = out["labels"][0].numpy()
+        confidence = out["confidence"][0].numpy()
+        if labels.shape != (height, width):
+            labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
+        if confidence.shape != (height, width):
+            confidence = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
+        t3 = time.perf_counter()
+        timings = {
+            "preprocess": 1e3 * (t1 - started),
             "inference": 1e3 * (t2 - t1),
             "postprocess": 1e3 * (t3 - t2),
         }

@@ -126,7 +126,13 @@ def _torch_network(model: nn.Module, output_names: Sequence[str]) -> CompiledNet
 
 
 def _numpy_inputs(inputs: Sequence[torch.Tensor]) -> list[np.ndarray]:
-    return [np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32) for x in inputs]
+    """Contiguous arrays of the inputs (uint8 frames stay uint8, the rest float32)."""
+    arrays = []
+    for x in inputs:
+        array = x.detach().cpu().numpy()
+        dtype = np.uint8 if array.dtype == np.uint8 else np.float32
+        arrays.append(np.ascontiguousarray(array, dtype=dtype))
+    return arrays
 
 
 def _onnxruntime_network(

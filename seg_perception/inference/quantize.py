@@ -1,10 +1,11 @@
 """Post-training static INT8 quantization of the segmentation network (ONNX Runtime).
 
-The FP32 ONNX export is quantized to QDQ form (INT8 weights per output channel, UINT8
-activations) with activation ranges calibrated on CamVid training frames prepared
-exactly as the pipeline prepares frames (resize to the network size, ImageNet
-normalisation). ONNX Runtime and OpenVINO both run the result. The file records the
-checkpoint's SHA-256 and the input size it was made for.
+The FP32 export of the fused network step (``FusedSegmentation``: uint8 frame in,
+labels and confidence out) is quantized to QDQ form (INT8 weights per output channel,
+UINT8 activations) with activation ranges calibrated on CamVid training frames resized
+to the network size as the pipeline resizes them. ONNX Runtime and OpenVINO both run
+the result. The file records the checkpoint's SHA-256, the input size and the
+confidence stride it was made for.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..data.transforms import normalize_image
 from ..io_utils import atomic_write
-from .segmentation_network import INT8_SOURCE_FIELD
+from .segmentation_network import INT8_SOURCE_FIELD, int8_tag
 
 __all__ = ["quantize_segmentation", "calibration_batches"]
 
@@ -28,10 +28,9 @@ __all__ = ["quantize_segmentation", "calibration_batches"]
 def calibration_batches(
     frames: Sequence[np.ndarray], input_size: tuple[int, int]
 ) -> Iterator[np.ndarray]:
-    """(1, 3, H, W) float32 network inputs of RGB ``frames``, as the pipeline makes them."""
+    """(1, H, W, 3) uint8 inputs of RGB ``frames``, resized as the pipeline resizes them."""
     for rgb in frames:
-        small = cv2.resize(rgb, input_size, interpolation=cv2.INTER_LINEAR)
-        yield normalize_image(small)[None].numpy()
+        yield cv2.resize(rgb, input_size, interpolation=cv2.INTER_LINEAR)[None]
 
 
 class _Reader:
@@ -42,7 +41,7 @@ class _Reader:
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         batch = next(self.batches, None)
-        return None if batch is None else {"image": batch}
+        return None if batch is None else {"rgb": batch}
 
     def rewind(self) -> None:  # calibration passes over the data once
         pass
@@ -52,6 +51,7 @@ def quantize_segmentation(
     fp32_onnx: str | os.PathLike,
     frames: Sequence[np.ndarray],
     input_size: tuple[int, int],
+    stride: int,
     source_sha256: str,
     out: str | os.PathLike,
 ) -> Path:
@@ -77,7 +77,7 @@ def quantize_segmentation(
         model = onnx.load(str(quantized))
         entry = model.metadata_props.add()
         entry.key = INT8_SOURCE_FIELD
-        entry.value = f"{source_sha256}|{input_size[0]}x{input_size[1]}"
+        entry.value = int8_tag(source_sha256, input_size, stride)
         with atomic_write(out) as tmp:
             onnx.save(model, str(tmp))
     return Path(out)

@@ -20,6 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--width", type=positive_int, default=480, help="network input width")
     parser.add_argument("--height", type=positive_int, default=360, help="network input height")
+    parser.add_argument(
+        "--confidence-stride",
+        type=positive_int,
+        default=4,
+        help="the node's confidence_stride the model is made for (default %(default)s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
     from ..checkpoint import DEFAULT_CHECKPOINT, load_model
     from ..data import resolve_data_root
     from ..data.camvid import read_rgb, split_files
-    from ..inference.onnx_cache import cached_onnx, file_sha256
+    from ..inference.onnx_cache import file_sha256
     from ..inference.quantize import quantize_segmentation
+    from ..inference.segmentation_network import fused_onnx
 
     if args.frames > 300:
         raise ValueError(f"--frames must be at most 300 (the protocol), got {args.frames}")
@@ -43,17 +50,8 @@ def run(args: argparse.Namespace) -> int:
     frames = [read_rgb(files[i][1]) for i in sorted(set(picks.tolist()))]
     size = (args.width, args.height)
     source = file_sha256(checkpoint)
-    import torch
-
-    fp32, _ = cached_onnx(
-        model,
-        [torch.zeros(1, 3, args.height, args.width)],
-        ["image"],
-        ["out"],
-        "segmentation",
-        source,
-    )
-    out = quantize_segmentation(fp32, frames, size, source, args.out)
+    fp32 = fused_onnx(model, size, args.confidence_stride, source)
+    out = quantize_segmentation(fp32, frames, size, args.confidence_stride, source, args.out)
     print(
         f"wrote {out} (INT8, {len(frames)} CamVid train calibration frames, {size[0]}x{size[1]})"
     )
