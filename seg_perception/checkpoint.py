@@ -27,6 +27,7 @@ __all__ = [
     "CheckpointError",
     "DEFAULT_CHECKPOINT",
     "DEFAULT_INT8_MODEL",
+    "MOBILENET_CHECKPOINT",
     "MOTION_CHECKPOINTS",
     "INSTANCE_CHECKPOINT",
     "POLICY_CHECKPOINT",
@@ -34,7 +35,11 @@ __all__ = [
 ]
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+# the node's default: LR-ASPP on an ImageNet EfficientNet-Lite0 (docs/results.md)
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "lraspp_camvid.pt"
+# the earlier default, LR-ASPP on MobileNetV3-Large trained from scratch: the motion
+# stream's and Mask R-CNN's trainers start their MobileNetV3 encoders from it
+MOBILENET_CHECKPOINT = CHECKPOINT_DIR / "lraspp_mobilenetv3_camvid.pt"
 # seg-perception quantize of DEFAULT_CHECKPOINT at 480x360 (ONNX, QDQ INT8)
 DEFAULT_INT8_MODEL = CHECKPOINT_DIR / "lraspp_camvid_int8.onnx"
 # DAVIS 2016 foreground models, one per fold (trained on it, tested on the other fold)

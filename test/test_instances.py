@@ -165,10 +165,10 @@ def test_maskrcnn_trains_a_step_and_infers_on_cpu():
 
 
 def test_backbone_takes_the_segmentation_encoder():
-    from seg_perception.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
+    from seg_perception.checkpoint import MOBILENET_CHECKPOINT, load_checkpoint
 
     model = build_maskrcnn(3)
-    state = load_checkpoint(DEFAULT_CHECKPOINT)["state_dict"]
+    state = load_checkpoint(MOBILENET_CHECKPOINT)["state_dict"]
     assert load_encoder_into_backbone(model, state) == len(model.backbone.body.state_dict())
     copied = model.backbone.body.state_dict()["0.0.weight"]
     assert torch.equal(copied, state["encoder.body.0.0.weight"].float())

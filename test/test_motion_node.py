@@ -28,7 +28,7 @@ from test_bag_live import verb_process
 from test_segmentation_node import SAMPLE_IMAGE, STARTUP_TIMEOUT, image_msg, output_pixels
 
 from seg_perception.bags.bag_make import IMAGE_TOPIC, make_bag
-from seg_perception.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
+from seg_perception.checkpoint import MOBILENET_CHECKPOINT, load_checkpoint, save_checkpoint
 from seg_perception.classes import CAMVID
 from seg_perception.models import TWO_STREAM, build_model
 
@@ -47,7 +47,7 @@ SIZE = (320, 240)
 @pytest.fixture(scope="module")
 def motion_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model = build_model(TWO_STREAM, CAMVID.num_classes, use_flow=True)
-    model.load_appearance_from(load_checkpoint(DEFAULT_CHECKPOINT)["state_dict"])
+    model.load_appearance_from(load_checkpoint(MOBILENET_CHECKPOINT)["state_dict"])
     path = tmp_path_factory.mktemp("motion") / "two_stream.pt"
     payload = {
         "model_name": TWO_STREAM,

@@ -12,7 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seg_perception.checkpoint import MOTION_CHECKPOINTS, load_checkpoint, load_model
+from seg_perception.checkpoint import (
+    MOBILENET_CHECKPOINT,
+    load_checkpoint,
+    load_model,
+)
 from seg_perception.cli import main
 from seg_perception.data.davis import davis_sequences, load_sequence
 from seg_perception.evaluation.motion_eval import assign_checkpoints
@@ -75,7 +79,7 @@ def test_export_keeps_what_eval_motion_needs(fold_checkpoints: list[Path], tmp_p
 
 
 def test_frozen_appearance_stays_the_bundled_model(fold_checkpoints: list[Path]) -> None:
-    bundled = load_checkpoint(MOTION_CHECKPOINTS["two_stream"][0].parents[1] / "lraspp_camvid.pt")
+    bundled = load_checkpoint(MOBILENET_CHECKPOINT)
     trained = load_checkpoint(fold_checkpoints[0])["state_dict"]
     for key, value in bundled["state_dict"].items():
         target = key.replace("encoder.", "appearance.", 1).replace("head.", "semantic_head.", 1)

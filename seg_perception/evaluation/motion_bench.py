@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
+from ..checkpoint import MOBILENET_CHECKPOINT, load_checkpoint
 from ..classes import CAMVID
 from ..models import TWO_STREAM, build_model
 from ..motion import DIS_PRESETS, FlowEstimator
@@ -46,7 +46,7 @@ def time_motion_pipeline(
     weights can make a CPU slow down on denormal numbers), the rest is as built.
     """
     model = build_model(TWO_STREAM, CAMVID.num_classes, use_flow=use_flow)
-    model.load_appearance_from(load_checkpoint(DEFAULT_CHECKPOINT)["state_dict"])
+    model.load_appearance_from(load_checkpoint(MOBILENET_CHECKPOINT)["state_dict"])
     resized = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
     pipeline = MotionPipeline(model, size, FlowEstimator(), max_gap_s=1.0, device="cpu")
     stages: dict[str, list[float]] = {}

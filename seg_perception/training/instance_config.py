@@ -17,7 +17,8 @@ class InstanceTrainConfig:
 
     thing_classes: list[str] = field(default_factory=lambda: ["Car", "Pedestrian", "Bicyclist"])
     min_area: int = 50  # smallest derived instance, pixels at 480x360
-    # segmentation checkpoint whose encoder starts the backbone: "default" (bundled), "" (random)
+    # segmentation checkpoint whose encoder starts the backbone: "default" (the bundled
+    # MobileNetV3-Large LR-ASPP, checkpoint.MOBILENET_CHECKPOINT), "" (random)
     init_segmentation: str = "default"
     # build_maskrcnn arguments: fpn_channels, min_size (train sizes), max_size, test_size
     model_kwargs: dict[str, Any] = field(default_factory=dict)

@@ -18,8 +18,8 @@ class MotionTrainConfig:
 
     folds: dict[str, list[str]] = field(default_factory=dict)  # fold name -> sequences
     use_flow: bool = True  # false: the single-stream (appearance-only) baseline
-    # segmentation checkpoint for the appearance encoder and semantic head; "default" is
-    # the bundled one, "" starts from random weights
+    # segmentation checkpoint for the appearance encoder and semantic head; "default" is the
+    # bundled MobileNetV3-Large LR-ASPP (checkpoint.MOBILENET_CHECKPOINT), "" random weights
     init_segmentation: str = "default"
     freeze_appearance: bool = True
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {inter_channels: 64}

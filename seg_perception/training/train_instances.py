@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
+from ..checkpoint import MOBILENET_CHECKPOINT, load_checkpoint, save_checkpoint
 from ..classes import CAMVID
 from ..instances.dataset import CamVidInstances, collate_detection
 from ..instances.maskrcnn import MASKRCNN, build_maskrcnn, load_encoder_into_backbone
@@ -76,7 +76,7 @@ def train_instances(
     model = build_maskrcnn(len(class_ids), **config.model_kwargs)
     if config.init_segmentation:
         path = (
-            DEFAULT_CHECKPOINT
+            MOBILENET_CHECKPOINT
             if config.init_segmentation == "default"
             else Path(config.init_segmentation)
         )

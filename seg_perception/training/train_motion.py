@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..checkpoint import DEFAULT_CHECKPOINT, load_model, save_checkpoint
+from ..checkpoint import MOBILENET_CHECKPOINT, load_model, save_checkpoint
 from ..classes import CAMVID
 from ..data.davis_motion import DavisMotionFrames, load_motion_frames
 from ..models import TWO_STREAM, TwoStreamSegmenter, build_model
@@ -45,7 +45,7 @@ def build_motion_model(config: MotionTrainConfig) -> TwoStreamSegmenter:
     )
     if config.init_segmentation:
         path = (
-            DEFAULT_CHECKPOINT
+            MOBILENET_CHECKPOINT
             if config.init_segmentation == "default"
             else config.init_segmentation
         )
