@@ -135,6 +135,10 @@ def evaluate_through_ros(
         policy_args = [
             "-p",
             f"checkpoint:={checkpoint}",
+            # the in-process path's runtime: a closed loop amplifies the last-bit
+            # differences between runtimes into other trajectories
+            "-p",
+            "inference_backend:=torch",
             "-r",
             "image:=/sim_bridge_node/image",
         ]
