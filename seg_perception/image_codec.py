@@ -183,7 +183,9 @@ def decode_compressed(
     what = f"compressed image (format {format_!r}, {len(data)} bytes)"
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error")  # Pillow's decompression-bomb warning, too
+            # the budget below decides, with the caller's limit; Pillow's own check would
+            # otherwise warn on stderr between its limit and twice that
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
             with PILImage.open(io.BytesIO(data)) as image:  # reads the header only
                 if image.format not in _COMPRESSED_FORMATS:
                     raise ImageDecodeError(f"{what} is {image.format}, not JPEG or PNG")
@@ -191,6 +193,8 @@ def decode_compressed(
                 rgb = np.asarray(image.convert("RGB"))
     except ImageDecodeError:
         raise
+    except PILImage.DecompressionBombError:
+        raise ImageDecodeError(f"{what} declares a frame beyond the pixel budget") from None
     except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, ...
         raise ImageDecodeError(f"undecodable {what}: {exc}") from None
     return rgb

@@ -668,3 +668,18 @@ def test_message_decoding_errors() -> None:
     label = image(header, 2, 3, "8UC1", 0, 3, np.arange(6, dtype=np.uint8))
     np.testing.assert_array_equal(message_to_label(label, IMAGE_TYPE), np.arange(6).reshape(2, 3))
     assert Stamp.of(label) == Stamp(1, 2) and str(Stamp(1, 2)) == "1.000000002"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["eval", "--limit", "0"], "argument --limit: must be a positive integer, got 0"),
+        (["eval", "--threads", "-1"], "argument --threads: must be 0"),
+        (["bag-eval", "--bag", "b", "--image-topic", "t", "--overlay-alpha", "nan"], "finite"),
+        (["plot-log", "--log", "README.md", "--out", "x.png"], "is not a training log"),
+    ],
+)
+def test_cli_mistakes_are_one_line(argv, message, capsys: pytest.CaptureFixture) -> None:
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "Traceback" not in err[0], err

@@ -346,3 +346,59 @@ class TestSensorMsgs:
     def test_empty_compressed_message(self) -> None:
         with pytest.raises(ImageDecodeError, match="empty compressed image"):
             compressed_msg_to_rgb(CompressedImage(format="jpeg"))
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A tiny 1-bit PNG whose header declares ``width`` x ``height`` (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (1 + (width + 7) // 8) * 16)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+
+
+def test_compressed_bomb_is_refused_before_decoding() -> None:
+    import time
+
+    from seg_perception.image_codec import decode_compressed
+
+    bomb = _png_declaring(12000, 12000)
+    started = time.perf_counter()
+    with pytest.raises(ImageDecodeError, match=r"12000x12000 = 144000000 pixels exceeds"):
+        decode_compressed(bomb, "png")
+    assert time.perf_counter() - started < 1.0  # nothing was decoded
+    with pytest.raises(ImageDecodeError, match="exceeds the pixel budget of 100"):
+        decode_compressed(_png_declaring(20, 20), "png", max_pixels=100)
+
+
+def test_raw_frame_over_the_budget_is_refused_from_its_fields() -> None:
+    from seg_perception.image_codec import RawImage, decode_raw
+
+    huge = RawImage(height=5000, width=5000, encoding="mono8", step=5000, data=b"")
+    with pytest.raises(ImageDecodeError, match="5000x5000 = 25000000 pixels exceeds"):
+        decode_raw(huge)
+
+
+def test_corrupt_and_truncated_images_are_rejected_silently(capfd) -> None:
+    from seg_perception.image_codec import decode_compressed, encode_compressed
+
+    rgb = np.random.default_rng(0).integers(0, 255, (64, 80, 3), dtype=np.uint8)
+    jpeg = bytearray(encode_compressed(rgb, "jpeg"))
+    jpeg[len(jpeg) // 2 : len(jpeg) // 2 + 40] = b"\xff" * 40  # corrupt scan data
+    png = encode_compressed(rgb, "png")
+    for data, kind in (
+        (bytes(jpeg), "jpeg"),
+        (png[: len(png) // 2], "png"),
+        (b"GIF89a" + bytes(20), "gif"),
+    ):
+        with pytest.raises(ImageDecodeError):
+            decode_compressed(data, kind)
+    captured = capfd.readouterr()  # the native decoders wrote nothing to stdout/stderr
+    assert captured.err == "" and captured.out == ""

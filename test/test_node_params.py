@@ -102,3 +102,17 @@ def test_readme_documents_every_parameter() -> None:
     readme = (CONFIG.parents[1] / "README.md").read_text()
     missing = [name for name in SegmentationParams.names() if f"| `{name}` |" not in readme]
     assert not missing, f"README's parameter table lacks {missing}"
+
+
+@pytest.mark.parametrize(
+    ("distro", "variable"),
+    [("humble", "FASTRTPS_DEFAULT_PROFILES_FILE"), ("jazzy", "FASTRTPS_DEFAULT_PROFILES_FILE"),
+     ("kilted", "FASTDDS_DEFAULT_PROFILES_FILE")],
+)  # fmt: skip
+def test_fast_dds_profile_variable_follows_the_distribution(
+    monkeypatch: pytest.MonkeyPatch, distro: str, variable: str
+) -> None:
+    from seg_perception.nodes.ros_graph import profile_variable
+
+    monkeypatch.setenv("ROS_DISTRO", distro)
+    assert profile_variable() == variable

@@ -530,6 +530,13 @@ INVALID_STARTS = {
         ),
         "not a two-stream model",
     ),
+    "overlay_alpha_nan": (("-p", "overlay_alpha:=.nan"), "overlay_alpha"),
+    "warn_throttle_infinite": (("-p", "warn_throttle_sec:=.inf"), "warn_throttle_sec"),
+    "params_file_missing": (("--params-file", "/nonexistent/segmentation.yaml"), "not found"),
+    "params_file_not_parameters": (
+        ("--params-file", str(SAMPLE_IMAGE.parents[4] / "README.md")),
+        "params file",
+    ),
 }
 
 
