@@ -47,9 +47,9 @@ _PARAMS = {
     "checkpoint": ("", "Policy checkpoint; empty = the bundled CarRacing policy"),
     "device": ("auto", "Inference device: auto, cpu or cuda[:N]"),
     "inference_backend": (
-        "auto",
-        "Network runtime: auto (OpenVINO on x86 CPUs, else ONNX Runtime, else torch), torch, "
-        "onnxruntime or openvino",
+        "torch",
+        "Network runtime: torch (default: the policy is tiny), auto (OpenVINO on x86 CPUs, "
+        "else ONNX Runtime, else torch), onnxruntime or openvino",
     ),
     "input_size": (96, "Side of the square frame the policy sees (frames are resized)"),
     "stale_timeout": (0.5, "Seconds without a frame after which zero commands are sent"),
