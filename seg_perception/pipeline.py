@@ -128,41 +128,42 @@ class SegmentationPipeline:
         confidence = torch.exp(sampled - top_logit[::step, ::step]).sum(dim=0).reciprocal_()
         labels = top_class.to(torch.uint8).cpu().numpy()
         confidence = confidence.float().cpu().numpy()
-        if labels.shape != (height, width):
-            labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
-        if confidence.shape != (height, width):
-            confidence = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
-        t3 = time.perf_counter()
-        timings = {
-            "preprocess": 1e3 * (t1 - t0),
-            "inference": 1e3 * (t2 - t1),
-            "postprocess": 1e3 * (t3 - t2),
-        }
-        return SegmentationResult(labels, confidence, timings)
+        return _at_frame_size(labels, confidence, (height, width), (t0, t1, t2))
 
     def _fused(
         self, rgb: np.ndarray, shape: tuple[int, int], started: float
     ) -> SegmentationResult:
         """A network that returns labels and confidence itself (``FusedSegmentation``)."""
-        height, width = shape
         t1 = time.perf_counter()
         out = self.network(torch.from_numpy(rgb)[None])
         t2 = time.perf_counter()
         labels = out["labels"][0].numpy()
         confidence = out["confidence"][0].numpy()
-        if labels.shape != (height, width):
-            labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
-        if confidence.shape != (height, width):
-            confidence = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
-        t3 = time.perf_counter()
-        timings = {
-            "preprocess": 1e3 * (t1 - started),
-            "inference": 1e3 * (t2 - t1),
-            "postprocess": 1e3 * (t3 - t2),
-        }
-        return SegmentationResult(labels, confidence, timings)
+        return _at_frame_size(labels, confidence, shape, (started, t1, t2))
 
     def overlay(self, rgb: np.ndarray, labels: np.ndarray, alpha: float = 0.5) -> np.ndarray:
         """Blend the class colours of ``labels`` over ``rgb`` (alpha = colour weight)."""
         colors = cv2.merge([cv2.LUT(labels, lut) for lut in self._channel_luts])
         return cv2.addWeighted(rgb, 1.0 - alpha, colors, alpha, 0.0)
+
+
+def _at_frame_size(
+    labels: np.ndarray,
+    confidence: np.ndarray,
+    shape: tuple[int, int],
+    marks: tuple[float, float, float],
+) -> SegmentationResult:
+    """Labels (nearest) and confidence (bilinear) resized to the frame's (height, width);
+    ``marks`` are the times preprocessing started, the network started and it ended."""
+    height, width = shape
+    if labels.shape != (height, width):
+        labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
+    if confidence.shape != (height, width):
+        confidence = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
+    t0, t1, t2 = marks
+    timings = {
+        "preprocess": 1e3 * (t1 - t0),
+        "inference": 1e3 * (t2 - t1),
+        "postprocess": 1e3 * (time.perf_counter() - t2),
+    }
+    return SegmentationResult(labels, confidence, timings)
