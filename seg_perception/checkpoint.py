@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_CHECKPOINT",
     "DEFAULT_INT8_MODEL",
     "MOBILENET_CHECKPOINT",
+    "int8_model_for",
     "MOTION_CHECKPOINTS",
     "INSTANCE_CHECKPOINT",
     "POLICY_CHECKPOINT",
@@ -53,6 +54,26 @@ INSTANCE_CHECKPOINT = CHECKPOINT_DIR / "maskrcnn_camvid.pt"
 # CarRacing driving policy (train-policy) and its auxiliary segmentation branch
 POLICY_CHECKPOINT = CHECKPOINT_DIR / "driving" / "policy.pt"
 DRIVING_SEGMENTATION_CHECKPOINT = CHECKPOINT_DIR / "driving" / "segmentation.pt"
+
+
+def int8_model_for(
+    precision: str, given: str | os.PathLike | None, checkpoint: str | os.PathLike | None
+) -> str | None:
+    """The INT8 model to run: None for ``fp32``; for ``int8`` the ``given`` file, else the
+    bundled one when ``checkpoint`` is the bundled checkpoint.
+
+    Raises:
+        ValueError: ``int8`` with no model for this checkpoint.
+    """
+    if precision != "int8":
+        return None
+    if given:
+        return str(given)
+    if checkpoint is not None and Path(checkpoint).resolve() == DEFAULT_CHECKPOINT.resolve():
+        return str(DEFAULT_INT8_MODEL)
+    raise ValueError(
+        "int8 precision needs an INT8 model for this checkpoint (seg-perception quantize)"
+    )
 
 
 class CheckpointError(ValueError):

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .checkpoint import DEFAULT_CHECKPOINT, DEFAULT_INT8_MODEL, CheckpointError, load_model
+from .checkpoint import DEFAULT_CHECKPOINT, CheckpointError, int8_model_for, load_model
 from .classes import ClassSet
 from .device import select_device
 from .image_codec import ImageDecodeError
@@ -216,13 +216,7 @@ def build_segmentation(
     choice = choose_backend(params.inference_backend, device)
     if checkpoint is None and params.inference_backend == "auto":
         choice = BackendChoice("torch", "untrained model: nothing worth exporting")
-    int8_model = None
-    if params.inference_precision == "int8":
-        int8_model = params.int8_model or (
-            str(DEFAULT_INT8_MODEL) if checkpoint == Path(DEFAULT_CHECKPOINT) else ""
-        )
-        if not int8_model:
-            raise ValueError("inference_precision int8 needs int8_model for this checkpoint")
+    int8_model = int8_model_for(params.inference_precision, params.int8_model, checkpoint)
     size = (params.input_width, params.input_height)
     network = segmentation_network(
         model,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,15 +9,12 @@ from tqdm import tqdm
 
 from ..classes import CAMVID
 from ..data.camvid import read_label, read_rgb, split_files
+from ..io_utils import file_sha256
 from ..latency_stats import LatencyStats
 from ..pipeline import SegmentationPipeline
 from .metrics import ConfusionMatrix
 
 __all__ = ["evaluate_split", "file_sha256"]
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def evaluate_split(

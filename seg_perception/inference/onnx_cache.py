@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..io_utils import atomic_write
+from ..io_utils import atomic_write, file_sha256
 
 __all__ = ["cache_dir", "cached_onnx", "export_onnx", "file_sha256", "onnx_key", "weights_sha256"]
 
@@ -35,14 +35,6 @@ def cache_dir() -> Path:
         return Path(configured)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "seg_perception"
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def weights_sha256(model: nn.Module) -> str:

@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..checkpoint import DEFAULT_CHECKPOINT, DEFAULT_INT8_MODEL, load_model
+    from ..checkpoint import DEFAULT_CHECKPOINT, int8_model_for, load_model
     from ..classes import CAMVID
     from ..data import resolve_data_root
     from ..device import select_device
@@ -55,13 +55,7 @@ def run(args: argparse.Namespace) -> int:
     model, payload = load_model(checkpoint, expected_classes=CAMVID)  # CamVid labels only
     device = select_device(args.device)
     choice = choose_backend(args.backend, device)
-    int8_model = None
-    if args.precision == "int8":
-        int8_model = args.int8_model or (
-            str(DEFAULT_INT8_MODEL) if checkpoint == DEFAULT_CHECKPOINT else None
-        )
-        if not int8_model:
-            raise ValueError("--precision int8 needs --int8-model for this checkpoint")
+    int8_model = int8_model_for(args.precision, args.int8_model, checkpoint)
     network = segmentation_network(
         model, (480, 360), choice, device, file_sha256(checkpoint), args.threads, int8_model
     )

@@ -7,13 +7,14 @@ either way. Backend: NCCL on CUDA, gloo on the CPU.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+from ..inference.onnx_cache import weights_sha256
 
 __all__ = ["DistContext", "init_distributed", "weights_digest", "unwrap"]
 
@@ -83,8 +84,4 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 def weights_digest(model: nn.Module) -> str:
     """SHA-256 over every parameter and buffer, in key order: equal digests, equal weights."""
-    digest = hashlib.sha256()
-    for key, value in unwrap(model).state_dict().items():
-        digest.update(key.encode())
-        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
+    return weights_sha256(unwrap(model))
