@@ -19,6 +19,14 @@ VERBS = {
     "bench": ("seg_perception.tools.bench", "per-stage latency and DDS throughput"),
     "train": ("seg_perception.tools.train_cli", "train a segmentation model on CamVid"),
     "eval": ("seg_perception.tools.eval_cli", "evaluate a checkpoint on CamVid"),
+    "fewshot-eval": (
+        "seg_perception.tools.fewshot_eval_cli",
+        "few-shot protocol on CamVid: imprinted novel classes against full supervision",
+    ),
+    "crf-tune": (
+        "seg_perception.tools.crf_tune_cli",
+        "choose the dense CRF's kernel on a CamVid split (val)",
+    ),
     "train-motion": (
         "seg_perception.tools.train_motion_cli",
         "train the two-stream foreground model on a DAVIS fold",

@@ -1,4 +1,4 @@
-"""What happens to a frame: decode -> segment -> overlay -> optional stages -> outputs.
+"""What happens to a frame: decode -> segment -> refiners -> overlay -> stages -> outputs.
 
 ``FramePipeline`` is shared by the node and ``bag-eval`` (no ROS imports). It owns the
 order of the stages, their timing (one ``timings_ms`` entry per stage, plus the
@@ -7,9 +7,9 @@ or failed (a stage raised). The caller supplies the decoder and the sink that
 publishes or writes the outputs.
 
 Timing keys: ``decode``; ``segment`` (with its ``preprocess``, ``inference``,
-``postprocess``); ``overlay``; each optional stage's name (``motion_total``,
+``postprocess``); ``overlay``; each optional stage's name (``crf``, ``motion_total``,
 ``instances_total``) and its sub-timings; ``publish`` (the sink); ``total`` (all of
-it); ``segmentation_total`` (decode through overlay); ``non_inference`` (``total``
+it); ``segmentation_total`` (decode, segment and overlay); ``non_inference`` (``total``
 less the network forward and the optional stages).
 """
 
@@ -64,6 +64,8 @@ class FramePipeline:
         segmentation: the network pipeline (its classes and device are the frame's).
         stages: optional stages, run after the overlay in this order.
         overlay_alpha: initial colour weight of the overlay.
+        refiners: optional stages that rewrite the segmentation (e.g. the CRF), run in
+            this order between segmentation and the overlay.
     """
 
     def __init__(
@@ -71,11 +73,17 @@ class FramePipeline:
         segmentation: SegmentationPipeline,
         stages: Sequence[Stage] = (),
         overlay_alpha: float = 0.5,
+        refiners: Sequence[Stage] = (),
     ):
         self.segmentation = segmentation
         self.overlay = OverlayStage(segmentation, overlay_alpha)
-        self.optional = list(stages)
-        self.stages: list[Stage] = [SegmentStage(segmentation), self.overlay, *self.optional]
+        self.optional = [*refiners, *stages]
+        self.stages: list[Stage] = [
+            SegmentStage(segmentation),
+            *refiners,
+            self.overlay,
+            *stages,
+        ]
         self.stats = LatencyStats()
         self.counts = {"processed": 0, "rejected": 0, "failed": 0}
         self.last_problem = ""
@@ -207,10 +215,11 @@ def load_segmentation(params: Any, classes: ClassSet, log: Callable[[str], None]
 
 
 def build_segmentation(
-    params: Any, classes: ClassSet, log: Callable[[str], None]
+    params: Any, classes: ClassSet, log: Callable[[str], None], probabilities: bool = False
 ) -> tuple[SegmentationPipeline, bool]:
     """The segmentation pipeline of ``params`` on the backend they ask for (logged with
-    the reason), and whether its network is trained."""
+    the reason), and whether its network is trained. ``probabilities``: it also returns
+    the softmax (a refining stage needs it)."""
     model, checkpoint = load_segmentation(params, classes, log)
     device = select_device(params.device)
     choice = choose_backend(params.inference_backend, device)
@@ -227,11 +236,12 @@ def build_segmentation(
         params.num_threads,
         int8_model,
         params.confidence_stride,
+        probabilities,
     )
     precision = f"INT8 ({int8_model})" if int8_model else "FP32"
     log(f"inference backend {choice.name} ({choice.reason}), {precision}")
     pipeline = SegmentationPipeline(
-        model, classes, size, params.device, params.confidence_stride, network
+        model, classes, size, params.device, params.confidence_stride, network, probabilities
     )
     return pipeline, checkpoint is not None
 
@@ -242,7 +252,11 @@ def build_frame_pipeline(
     """The pipeline ``params`` (``SegmentationParams``) ask for, and whether its network
     is trained. Optional stages come from ``stages.registry``."""
     classes = params.classes()
-    segmentation, trained = build_segmentation(params, classes, log)
     context = BuildContext(classes, params.device, log)
-    stages = [s for s in (spec.build(params, context) for spec in OPTIONAL_STAGES) if s]
-    return FramePipeline(segmentation, stages, params.overlay_alpha), trained
+    built = [(spec, spec.build(params, context)) for spec in OPTIONAL_STAGES]
+    refiners = [stage for spec, stage in built if stage and spec.refines]
+    stages = [stage for spec, stage in built if stage and not spec.refines]
+    needs_probabilities = any("probabilities" in s.consumes for s in refiners + stages)
+    segmentation, trained = build_segmentation(params, classes, log, needs_probabilities)
+    pipeline = FramePipeline(segmentation, stages, params.overlay_alpha, refiners)
+    return pipeline, trained

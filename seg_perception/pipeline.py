@@ -22,7 +22,7 @@ from .data.transforms import MEAN, STD
 from .device import select_device
 from .inference.backends import CompiledNetwork, compile_network
 
-__all__ = ["SegmentationPipeline", "SegmentationResult"]
+__all__ = ["SegmentationPipeline", "SegmentationResult", "resize_to_frame"]
 
 
 @dataclass
@@ -32,6 +32,8 @@ class SegmentationResult:
     labels: np.ndarray  # (H, W) uint8 class ids
     confidence: np.ndarray  # (H, W) float32 max softmax probability
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # (K, h, w) float32 softmax at the network's size, when the pipeline keeps it
+    probabilities: np.ndarray | None = None
 
 
 class SegmentationPipeline:
@@ -49,6 +51,8 @@ class SegmentationPipeline:
             and saves about 2 ms per frame on a CPU.
         network: ``model`` compiled for a backend (``inference.segmentation_network``);
             None runs ``model`` in torch (channels_last, inference mode).
+        probabilities: also return the softmax at the network's size (for a CRF); a
+            compiled network must then output ``probabilities`` itself.
     """
 
     def __init__(
@@ -59,6 +63,7 @@ class SegmentationPipeline:
         device: str = "auto",
         confidence_stride: int = 4,
         network: CompiledNetwork | None = None,
+        probabilities: bool = False,
     ):
         if not 1 <= confidence_stride <= 16:
             raise ValueError(f"confidence_stride must be in 1..16, got {confidence_stride}")
@@ -68,6 +73,13 @@ class SegmentationPipeline:
         self.device = select_device(device)
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
         self.network = network or compile_network(self.model, "torch", ["out"], device=self.device)
+        fused = "labels" in self.network.output_names
+        if probabilities and fused and "probabilities" not in self.network.output_names:
+            raise ValueError(
+                f"the {self.network.backend} network does not output class probabilities "
+                "(an INT8 model never does; use fp32)"
+            )
+        self.keeps_probabilities = probabilities
         self.classes = classes
         self.input_size = tuple(input_size)
         # normalised = pixel * scale + shift, with (x - mean) / std folded into one op
@@ -128,7 +140,10 @@ class SegmentationPipeline:
         confidence = torch.exp(sampled - top_logit[::step, ::step]).sum(dim=0).reciprocal_()
         labels = top_class.to(torch.uint8).cpu().numpy()
         confidence = confidence.float().cpu().numpy()
-        return _at_frame_size(labels, confidence, (height, width), (t0, t1, t2))
+        result = _at_frame_size(labels, confidence, (height, width), (t0, t1, t2))
+        if self.keeps_probabilities:
+            result.probabilities = torch.softmax(scores.float(), dim=0).cpu().numpy()
+        return result
 
     def _fused(
         self, rgb: np.ndarray, shape: tuple[int, int], started: float
@@ -139,12 +154,27 @@ class SegmentationPipeline:
         t2 = time.perf_counter()
         labels = out["labels"][0].numpy()
         confidence = out["confidence"][0].numpy()
-        return _at_frame_size(labels, confidence, shape, (started, t1, t2))
+        result = _at_frame_size(labels, confidence, shape, (started, t1, t2))
+        if self.keeps_probabilities:
+            result.probabilities = np.asarray(out["probabilities"][0], dtype=np.float32)
+        return result
 
     def overlay(self, rgb: np.ndarray, labels: np.ndarray, alpha: float = 0.5) -> np.ndarray:
         """Blend the class colours of ``labels`` over ``rgb`` (alpha = colour weight)."""
         colors = cv2.merge([cv2.LUT(labels, lut) for lut in self._channel_luts])
         return cv2.addWeighted(rgb, 1.0 - alpha, colors, alpha, 0.0)
+
+
+def resize_to_frame(
+    labels: np.ndarray, confidence: np.ndarray, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (nearest) and confidence (bilinear) resized to the frame's (height, width)."""
+    height, width = shape
+    if labels.shape != (height, width):
+        labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
+    if confidence.shape != (height, width):
+        confidence = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
+    return labels, confidence
 
 
 def _at_frame_size(
@@ -153,13 +183,9 @@ def _at_frame_size(
     shape: tuple[int, int],
     marks: tuple[float, float, float],
 ) -> SegmentationResult:
-    """Labels (nearest) and confidence (bilinear) resized to the frame's (height, width);
-    ``marks`` are the times preprocessing started, the network started and it ended."""
-    height, width = shape
-    if labels.shape != (height, width):
-        labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
-    if confidence.shape != (height, width):
-        confidence = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
+    """``resize_to_frame`` with the stage timings; ``marks`` are the times preprocessing
+    started, the network started and it ended."""
+    labels, confidence = resize_to_frame(labels, confidence, shape)
     t0, t1, t2 = marks
     timings = {
         "preprocess": 1e3 * (t1 - t0),

@@ -11,7 +11,7 @@ be JPEG or PNG.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -152,3 +152,10 @@ class CamVid(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.transform(self.images[index], self.labels[index])
+
+    def ignore_classes(self, class_ids: Sequence[int]) -> None:
+        """Relabel these classes' pixels as ignored (``IGNORE_INDEX``), in place."""
+        if not class_ids:
+            return
+        for label in self.labels:
+            label[np.isin(label, class_ids)] = IGNORE_INDEX

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +13,21 @@ from ..data.camvid import read_label, read_rgb, split_files
 from ..io_utils import file_sha256
 from ..latency_stats import LatencyStats
 from ..pipeline import SegmentationPipeline
+from ..stages.base import Frame, Stage
 from .metrics import ConfusionMatrix
 
 __all__ = ["evaluate_split", "file_sha256"]
 
 
 def evaluate_split(
-    pipeline: SegmentationPipeline, data_root: Path, split: str = "test", limit: int | None = None
+    pipeline: SegmentationPipeline,
+    data_root: Path,
+    split: str = "test",
+    limit: int | None = None,
+    refiner: Stage | None = None,
 ) -> tuple[ConfusionMatrix, LatencyStats, int]:
-    """Segment every frame of ``split`` at full resolution; return confusion, stage
+    """Segment every frame of ``split`` at full resolution, refined by ``refiner`` (a
+    stage such as the CRF, timed under its name) if given; return confusion, stage
     latencies and the number of frames."""
     files = split_files(data_root, split)[:limit]
     stems = [stem for stem, _, _ in files]
@@ -34,8 +41,15 @@ def evaluate_split(
         zip(stems, image_paths, strict=True), total=len(stems), desc=f"eval {split}"
     ):
         label = read_label(label_paths[stem])
-        result = pipeline(read_rgb(image_path))
-        confusion.update(label, result.labels)
+        rgb = read_rgb(image_path)
+        result = pipeline(rgb)
+        labels = result.labels
+        if refiner is not None:
+            started = time.perf_counter()
+            frame = Frame(rgb, data={"labels": labels, "probabilities": result.probabilities})
+            labels = refiner(frame)["labels"]
+            result.timings_ms[refiner.name] = 1e3 * (time.perf_counter() - started)
+        confusion.update(label, labels)
         latency.record(result.timings_ms)
     return confusion, latency, len(stems)
 

@@ -42,11 +42,12 @@ class FusedSegmentation(nn.Module):
     Args:
         model: a segmentation model (ImageNet mean/std input, ``{"out": logits}``).
         stride: confidence on every ``stride``-th pixel per axis.
+        probabilities: also output ``probabilities``, the (1, K, H, W) softmax (for a CRF).
     """
 
-    def __init__(self, model: nn.Module, stride: int):
+    def __init__(self, model: nn.Module, stride: int, probabilities: bool = False):
         super().__init__()
-        self.model, self.stride = model, stride
+        self.model, self.stride, self.probabilities = model, stride, probabilities
         std = torch.as_tensor(STD) * 255.0
         self.register_buffer("scale", (1.0 / std).view(1, 3, 1, 1), persistent=False)
         self.register_buffer(
@@ -60,7 +61,10 @@ class FusedSegmentation(nn.Module):
         step = self.stride
         sampled = scores[:, :, ::step, ::step]
         confidence = torch.exp(sampled - top_logit[:, None, ::step, ::step]).sum(dim=1)
-        return {"labels": top_class.to(torch.uint8), "confidence": 1.0 / confidence}
+        out = {"labels": top_class.to(torch.uint8), "confidence": 1.0 / confidence}
+        if self.probabilities:
+            out["probabilities"] = torch.softmax(scores, dim=1)
+        return out
 
 
 def int8_tag(source_sha256: str, input_size: tuple[int, int], stride: int) -> str:
@@ -68,14 +72,20 @@ def int8_tag(source_sha256: str, input_size: tuple[int, int], stride: int) -> st
 
 
 def fused_onnx(
-    model: nn.Module, input_size: tuple[int, int], stride: int, source_sha256: str
+    model: nn.Module,
+    input_size: tuple[int, int],
+    stride: int,
+    source_sha256: str,
+    probabilities: bool = False,
 ) -> Path:
-    """The cached ONNX export of ``FusedSegmentation(model, stride)`` at ``input_size``."""
+    """The cached ONNX export of ``FusedSegmentation(model, stride, probabilities)`` at
+    ``input_size``."""
     width, height = input_size
     example = torch.zeros(1, height, width, 3, dtype=torch.uint8)
-    fused = FusedSegmentation(model, stride).eval()
-    name = f"segmentation-fused-s{stride}"
-    return cached_onnx(fused, [example], ["rgb"], list(FUSED_OUTPUTS), name, source_sha256)[0]
+    fused = FusedSegmentation(model, stride, probabilities).eval()
+    name = f"segmentation-fused-s{stride}" + ("-probabilities" if probabilities else "")
+    outputs = [*FUSED_OUTPUTS, *(["probabilities"] if probabilities else [])]
+    return cached_onnx(fused, [example], ["rgb"], outputs, name, source_sha256)[0]
 
 
 def int8_source(path: str | os.PathLike) -> str | None:
@@ -98,6 +108,7 @@ def segmentation_network(
     threads: int = 0,
     int8_model: str | os.PathLike | None = None,
     stride: int = 4,
+    probabilities: bool = False,
 ) -> CompiledNetwork:
     """``model`` on ``choice``'s backend: torch runs it as it is (input (1, 3, H, W),
     output ``out``); the others run its ``FusedSegmentation`` export (outputs
@@ -114,13 +125,19 @@ def segmentation_network(
         int8_model: run this INT8 ONNX model instead (``seg-perception quantize``); it must
             have been made from the same checkpoint, input size and stride.
         stride: the confidence stride of the fused graph.
+        probabilities: the fused graph also outputs the softmax (``probabilities``).
 
     Raises:
-        ValueError: INT8 on torch, or an INT8 model of another checkpoint or size.
+        ValueError: INT8 on torch, INT8 with ``probabilities``, or an INT8 model of
+            another checkpoint or size.
     """
     width, height = input_size
     source = source_sha256 or weights_sha256(model)
     if int8_model:
+        if probabilities:
+            raise ValueError(
+                "an INT8 model outputs no class probabilities (needed by refine crf); use fp32"
+            )
         if choice.name == "torch":
             raise ValueError("inference_precision int8 needs the onnxruntime or openvino backend")
         made_from = int8_source(int8_model)
@@ -137,11 +154,12 @@ def segmentation_network(
         return compile_network(model, choice.name, FUSED_OUTPUTS, lambda: path, device, threads)
     if choice.name == "torch":
         return compile_network(model, "torch", ["out"], device=device)
+    outputs = [*FUSED_OUTPUTS, *(["probabilities"] if probabilities else [])]
     return compile_network(
         model,
         choice.name,
-        FUSED_OUTPUTS,
-        lambda: fused_onnx(model, input_size, stride, source),
+        outputs,
+        lambda: fused_onnx(model, input_size, stride, source, probabilities),
         device,
         threads,
     )

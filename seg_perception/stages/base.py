@@ -93,9 +93,12 @@ class StageSpec:
             it off (then it costs nothing).
         validate: checks across its parameters (raise ``ParameterError``); each value's
             own range is in ``params``.
+        refines: the stage rewrites the segmentation (``labels``, ``confidence``), so it
+            runs right after it, before the overlay and the other optional stages.
     """
 
     name: str
     params: tuple[ParamSpec, ...]
     build: Callable[[Any, BuildContext], Stage | None]
     validate: Callable[[Any, ClassSet], None] | None = None
+    refines: bool = False

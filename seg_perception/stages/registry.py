@@ -1,4 +1,5 @@
-"""The optional stages, in the order they run after segmentation and the overlay.
+"""The optional stages, in the order they run (refining ones right after segmentation,
+the others after the overlay).
 
 A new capability is a module in this package with a ``StageSpec`` plus one line here.
 """
@@ -6,12 +7,14 @@ A new capability is a module in this package with a ``StageSpec`` plus one line 
 from __future__ import annotations
 
 from .base import StageSpec
+from .crf import CRF_STAGE
 from .instances import INSTANCE_STAGE
 from .motion import MOTION_STAGE
 
 __all__ = ["OPTIONAL_STAGES"]
 
 OPTIONAL_STAGES: tuple[StageSpec, ...] = (
+    CRF_STAGE,
     MOTION_STAGE,
     INSTANCE_STAGE,
 )

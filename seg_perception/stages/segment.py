@@ -11,23 +11,28 @@ __all__ = ["SegmentStage", "OverlayStage"]
 
 
 class SegmentStage:
-    """Class ids and confidence at the frame's size (``SegmentationPipeline``).
+    """Class ids and confidence at the frame's size (``SegmentationPipeline``), and the
+    softmax at the network's size when the pipeline keeps it (``probabilities``).
 
     Adds the network's ``preprocess``, ``inference`` and ``postprocess`` sub-timings.
     """
 
     name = "segment"
     consumes: tuple[str, ...] = ()
-    produces = ("labels", "confidence")
     outputs = (Output("labels", "labels", "mono8"), Output("confidence", "confidence", "32FC1"))
 
     def __init__(self, pipeline: SegmentationPipeline):
         self.pipeline = pipeline
+        kept = ("probabilities",) if pipeline.keeps_probabilities else ()
+        self.produces = ("labels", "confidence", *kept)
 
     def __call__(self, frame: Frame) -> dict[str, Any]:
         result = self.pipeline(frame.rgb)
         frame.timings_ms.update(result.timings_ms)
-        return {"labels": result.labels, "confidence": result.confidence}
+        data = {"labels": result.labels, "confidence": result.confidence}
+        if result.probabilities is not None:
+            data["probabilities"] = result.probabilities
+        return data
 
 
 class OverlayStage:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 
 __all__ = [
     "positive_int",
@@ -13,6 +14,7 @@ __all__ = [
     "finite_float",
     "unit_float",
     "jpeg_quality",
+    "spec_type",
 ]
 
 
@@ -71,3 +73,19 @@ def unit_float(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
     return value
+
+
+def spec_type(spec) -> Callable[[str], object]:
+    """An argparse type for a node parameter's ``ParamSpec``: its type, its range."""
+    from ..parameters import ParameterError
+
+    def parse(text: str):
+        value = _number(text, type(spec.default))
+        try:
+            spec.validate(value)
+        except ParameterError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(spec.name).strip()) from None
+        return value
+
+    parse.__name__ = spec.name  # argparse names the type in its message
+    return parse

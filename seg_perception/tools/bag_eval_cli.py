@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..bags.bag_eval import DEFAULT_PREFIX
 from .arg_types import thread_count, unit_float
+from .refine_args import add_refine_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--precision", choices=("fp32", "int8"), default="fp32")
     parser.add_argument("--int8-model", default="", help="INT8 ONNX model (int8 precision)")
+    add_refine_arguments(parser)
     parser.add_argument("--out", help="output bag: OUT.mcap, or a folder for a rosbag2 MCAP bag")
     parser.add_argument(
         "--json", default="out/bag_eval/metrics.json", help="report file (default: %(default)s)"
@@ -103,6 +105,8 @@ def _frame_pipeline(checkpoint: Path, args: argparse.Namespace):
         motion_checkpoint=args.motion_checkpoint,
         instance_mode=args.instance_mode,
         instance_checkpoint=args.instance_checkpoint,
+        refine=args.refine,
+        **{name: getattr(args, name) for name in SegmentationParams.names() if "crf_" in name},
     )
     params.validate()
     frames, _ = build_frame_pipeline(params, log=lambda line: None)
@@ -137,10 +141,13 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
         )
     from ..evaluation.segmentation_eval import file_sha256
+    from ..stages.crf import crf_params_of
 
     report = {
         "checkpoint": str(checkpoint),
         "checkpoint_sha256": file_sha256(checkpoint),
+        "refine": args.refine,
+        "crf": crf_params_of(args).as_dict() if args.refine == "crf" else None,
         **report,
     }
     write_json(args.json, report)

@@ -7,6 +7,9 @@ each inference backend (and precision) in one run.
 2. End to end: the node runs as its own process; this process publishes frames at
    ``--rate`` over Fast DDS (loopback) and measures, per frame, publish -> ``~/labels``
    received: output fps, latency percentiles and frames lost (published, never answered).
+
+``--refine crf`` measures the node with the dense CRF (its ``crf`` stage is in the
+non-forward time); ``--network-at-frame-size`` runs network and CRF at each frame size.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 from ..io_utils import write_json
 from ..latency_stats import percentiles
 from ..samples import load_camvid_sample
+from ..stages.crf import REFINE_MODES
 from .arg_types import positive_float, positive_int, thread_count
 
 
@@ -66,6 +70,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", default="out/bench/bench.json", help="JSON results")
     parser.add_argument("--skip-e2e", action="store_true", help="only the in-process stages")
+    parser.add_argument(
+        "--refine",
+        choices=REFINE_MODES,
+        default="none",
+        help="the node's refine parameter (crf: the dense CRF, node defaults)",
+    )
+    parser.add_argument(
+        "--network-at-frame-size",
+        action="store_true",
+        help="run the network (and the CRF) at each frame size instead of the node's 480x360",
+    )
+
+
+def _node_parameters(size, args, backend: str, precision: str) -> dict[str, object]:
+    """The node parameters one benchmark run sets."""
+    values: dict[str, object] = {
+        "device": args.device,
+        "num_threads": args.threads,
+        "inference_backend": backend,
+        "inference_precision": precision,
+        "refine": args.refine,
+    }
+    if args.network_at_frame_size:
+        values |= {"input_width": size[0], "input_height": size[1]}
+    return values
 
 
 def _frames(size: tuple[int, int], count: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -87,13 +116,9 @@ def _in_process(size, args, backend: str, precision: str) -> dict:
     from ..nodes.ros_image import array_to_image_msg
     from ..nodes.segmentation_node import SegmentationNode
 
+    values = _node_parameters(size, args, backend, precision)
     node = SegmentationNode(
-        parameter_overrides=[
-            Parameter("device", value=args.device),
-            Parameter("num_threads", value=args.threads),
-            Parameter("inference_backend", value=backend),
-            Parameter("inference_precision", value=precision),
-        ]
+        parameter_overrides=[Parameter(name, value=value) for name, value in values.items()]
     )
     try:
         messages = [
@@ -126,15 +151,9 @@ def _end_to_end(size, args, backend: str, precision: str) -> dict:
         str(config_file("segmentation.yaml")),
         "-r",
         "image:=/bench/image_raw",
-        "-p",
-        f"device:={args.device}",
-        "-p",
-        f"num_threads:={args.threads}",
-        "-p",
-        f"inference_backend:={backend}",
-        "-p",
-        f"inference_precision:={precision}",
     ]
+    for name, value in _node_parameters(size, args, backend, precision).items():
+        ros_args += ["-p", f"{name}:={value}"]
     executor = SingleThreadedExecutor()
     player = DemoPlayer(frames, "/bench/image_raw", "/segmentation_node")
     executor.add_node(player)
@@ -183,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
                         "frame": f"{size[0]}x{size[1]}",
                         "backend": backend,
                         "precision": precision,
+                        "refine": args.refine,
                         "in_process": _in_process(size, args, backend, precision),
                     }
                     if not args.skip_e2e:
@@ -217,8 +237,11 @@ def _print_table(results: dict) -> None:
             )
         else:
             e2e_cells = "- | - | - | -"
+        runtime = f"{entry['backend']} {entry['precision']}"
+        if "crf" in stages:
+            runtime += f", CRF {stages['crf']['mean']:.0f} ms"
         print(
-            f"| {entry['frame']} | {entry['backend']} {entry['precision']} | "
+            f"| {entry['frame']} | {runtime} | "
             f"{stages['inference']['mean']:.1f} | {stages['total']['mean']:.1f} | "
             f"{stages['non_inference']['mean']:.2f} | {e2e_cells} |"
         )

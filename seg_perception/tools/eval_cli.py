@@ -2,6 +2,7 @@
 
 Writes ``<out>/metrics.json`` (per-class IoU, mean IoU, pixel accuracy, latency) and
 ``<out>/confusion.png``. Without ``--checkpoint`` the bundled default is evaluated.
+``--refine crf`` refines every frame's labels with the dense CRF (``--crf-*``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import torch
 
 from .arg_types import positive_int, thread_count
+from .refine_args import add_refine_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--int8-model", default="", help="INT8 ONNX model (default: the bundled checkpoint's)"
     )
+    add_refine_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from ..io_utils import write_json
     from ..machine import describe_machine
     from ..pipeline import SegmentationPipeline
+    from ..refine.dense_crf import DenseCRF
+    from ..stages.crf import CRFStage, crf_params_of
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -56,11 +61,24 @@ def run(args: argparse.Namespace) -> int:
     device = select_device(args.device)
     choice = choose_backend(args.backend, device)
     int8_model = int8_model_for(args.precision, args.int8_model, checkpoint)
+    refiner = CRFStage(DenseCRF(crf_params_of(args))) if args.refine == "crf" else None
+    probabilities = refiner is not None
     network = segmentation_network(
-        model, (480, 360), choice, device, file_sha256(checkpoint), args.threads, int8_model
+        model,
+        (480, 360),
+        choice,
+        device,
+        file_sha256(checkpoint),
+        args.threads,
+        int8_model,
+        probabilities=probabilities,
     )
-    pipeline = SegmentationPipeline(model, CAMVID, (480, 360), args.device, network=network)
-    confusion, latency, frames = evaluate_split(pipeline, data_root, args.split, args.limit)
+    pipeline = SegmentationPipeline(
+        model, CAMVID, (480, 360), args.device, network=network, probabilities=probabilities
+    )
+    confusion, latency, frames = evaluate_split(
+        pipeline, data_root, args.split, args.limit, refiner
+    )
     iou = confusion.iou()
     stages = latency.summary()
     metrics = {
@@ -77,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
         "device": str(pipeline.device),
         "backend": choice.name,
         "precision": args.precision,
+        "refine": args.refine,
+        "crf": crf_params_of(args).as_dict() if refiner else None,
         "machine": describe_machine(pipeline.device),
         "confusion_matrix": confusion.matrix.tolist(),
     }
@@ -92,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         f"pixel accuracy {100 * metrics['pixel_accuracy']:.2f} %, "
         f"inference {stages['inference']['mean']:.1f} ms/frame on {pipeline.device} "
         f"({choice.name}, {args.precision})"
+        + (f", CRF {stages['crf']['mean']:.0f} ms/frame" if refiner else "")
     )
     print(f"wrote {out / 'metrics.json'} and {out / 'confusion.png'}")
     return 0

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from ..classes import CAMVID
+
 __all__ = ["TrainConfig", "load_config", "load_train_config", "read_config_mapping"]
 
 ConfigT = TypeVar("ConfigT")
@@ -51,6 +53,9 @@ class TrainConfig:
     select_on_val: bool = True
     init_checkpoint: str | None = None  # fine-tune: start from these weights, fresh schedule
     amp: bool = False  # CUDA only: autocast to bf16 where supported, else fp16 with scaling
+    # CamVid classes whose pixels are ignored in training and validation (few-shot base
+    # models: the fold's novel classes are never seen)
+    ignore_classes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.crop_size = tuple(self.crop_size)  # type: ignore[assignment]
@@ -69,6 +74,9 @@ class TrainConfig:
             raise ValueError(
                 f"train_split {self.train_split!r} trains on val: set select_on_val: false"
             )
+        unknown = set(self.ignore_classes) - set(CAMVID.names)
+        if unknown:
+            raise ValueError(f"ignore_classes: not CamVid classes: {', '.join(sorted(unknown))}")
         if self.loss == "weighted_ce" and self.class_weighting == "none":
             raise ValueError("loss weighted_ce needs class_weighting median_frequency or enet")
 

@@ -210,6 +210,9 @@ def _train(
         limit=config.train_limit,
     )
     val_set = CamVid(data_root, "val", EvalTransform(), limit=config.val_limit)
+    ignored = CAMVID.ids_of(config.ignore_classes) if config.ignore_classes else []
+    train_set.ignore_classes(ignored)  # before the class weights are counted
+    val_set.ignore_classes(ignored)
     loader = _train_loader(train_set, config, ctx)
     model = build_model(
         config.model, CAMVID.num_classes, pretrained=config.pretrained, **config.model_kwargs

@@ -1,0 +1,142 @@
+"""The generalised few-shot evaluation of one fold and k (no ROS).
+
+Query frames are segmented once by the base model up to the classifier features
+(cached); each episode then imprints the fold's novel classes from its support frames
+(and, for alpha > 0, adapts the base proxies present in them) and scores every query
+frame with base and novel classes competing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from ..classes import CAMVID, IGNORE_INDEX
+from ..data.camvid import read_label, read_rgb, split_files
+from ..evaluation.metrics import ConfusionMatrix
+from .adaptive_proxies import AdaptiveProxies, classifier_features, segment_features
+from .episodes import SupportFrame, draw_episode
+from .proxies import support_prototypes
+
+__all__ = ["QuerySet", "cache_queries", "score_queries", "run_episode", "EpisodeResult"]
+
+
+@dataclass
+class QuerySet:
+    """Query frames as cached classifier features (fp16) and their labels."""
+
+    stems: list[str]
+    features: list[dict[str, torch.Tensor]]
+    labels: list[np.ndarray]
+
+
+def cache_queries(
+    model: nn.Module,
+    data_root: Path,
+    split: str,
+    input_size: tuple[int, int],
+    limit: int | None = None,
+) -> QuerySet:
+    files = split_files(data_root, split)[:limit]
+    queries = QuerySet([], [], [])
+    for stem, image, label in tqdm(files, desc=f"features of {split}", leave=False):
+        features = classifier_features(model, read_rgb(image), input_size)
+        queries.stems.append(stem)
+        queries.features.append({k: v.half() for k, v in features.items()})
+        queries.labels.append(read_label(label))
+    return queries
+
+
+def score_queries(
+    model: nn.Module, queries: QuerySet, active: torch.Tensor, keep: Sequence[int] = ()
+) -> tuple[ConfusionMatrix, dict[int, np.ndarray]]:
+    """Confusion over the query frames; also the predicted labels of query ``keep``."""
+    confusion = ConfusionMatrix(len(active))
+    kept = {}
+    for index, (features, truth) in enumerate(zip(queries.features, queries.labels, strict=True)):
+        labels = segment_features(model, features, active, truth.shape)
+        confusion.update(truth, labels)
+        if index in keep:
+            kept[index] = labels
+    return confusion, kept
+
+
+@dataclass
+class EpisodeResult:
+    """One episode: per alpha, the confusion; and the support frames it drew."""
+
+    supports: dict[int, list[str]]
+    confusions: dict[float, ConfusionMatrix] = field(default_factory=dict)
+    kept: dict[float, dict[int, np.ndarray]] = field(default_factory=dict)
+
+
+def _support_labels(
+    model: nn.Module,
+    frame: SupportFrame,
+    class_id: int,
+    base_active: torch.Tensor,
+    input_size: tuple[int, int],
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """Features of a support frame, its mask as labels (class id or ignore) and the
+    base model's prediction outside the mask (labels for adapting base proxies)."""
+    rgb, truth = read_rgb(frame.image), read_label(frame.label)
+    features = classifier_features(model, rgb, input_size)
+    mask = torch.from_numpy(truth == class_id)
+    novel = torch.full(mask.shape, IGNORE_INDEX, dtype=torch.int64)
+    novel[mask] = class_id
+    predicted = segment_features(model, features, base_active, truth.shape)
+    base = torch.from_numpy(predicted.astype(np.int64))
+    base[mask] = IGNORE_INDEX
+    return features, novel, base
+
+
+def run_episode(
+    model: nn.Module,
+    proxies: AdaptiveProxies,
+    queries: QuerySet,
+    pools: dict[int, list[SupportFrame]],
+    shots: int,
+    seed: Sequence[int],
+    base_ids: Sequence[int],
+    alphas: Sequence[float],
+    input_size: tuple[int, int],
+    keep: Sequence[int] = (),
+) -> EpisodeResult:
+    """Draw an episode, imprint its novel classes, score the queries once per alpha."""
+    episode = draw_episode(pools, shots, seed)
+    num_classes = CAMVID.num_classes
+    base_active = torch.zeros(num_classes, dtype=torch.bool)
+    base_active[list(base_ids)] = True
+    proxies.reset()
+    novel_prototypes = {}
+    base_features, base_labels = [], []
+    for class_id, frames in episode.items():
+        features, novel_labels = [], []
+        for frame in frames:
+            f, novel, base = _support_labels(model, frame, class_id, base_active, input_size)
+            features.append(f)
+            novel_labels.append(novel)
+            base_features.append(f)
+            base_labels.append(base)
+        novel_prototypes.update(support_prototypes(features, novel_labels, [class_id]))
+    base_prototypes = support_prototypes(base_features, base_labels, list(base_ids))
+    result = EpisodeResult({c: [f.stem for f in frames] for c, frames in episode.items()})
+    everything = torch.ones(num_classes, dtype=torch.bool)
+    for alpha in alphas:
+        proxies.reset()
+        for class_id, prototype in novel_prototypes.items():
+            proxies.imprint(class_id, prototype)
+        if alpha > 0:
+            for class_id, prototype in base_prototypes.items():
+                proxies.adapt(class_id, prototype, alpha)
+        confusion, kept = score_queries(model, queries, everything, keep)
+        result.confusions[alpha] = confusion
+        result.kept[alpha] = kept
+    proxies.reset()
+    return result

@@ -1,0 +1,67 @@
+"""The few-shot protocol file (``config/fewshot/protocol.yaml``), read and checked."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ..classes import CAMVID
+
+__all__ = ["FewShotProtocol", "load_protocol"]
+
+
+@dataclass(frozen=True)
+class FewShotProtocol:
+    """Folds of novel classes, their base models and how episodes are drawn."""
+
+    folds: tuple[tuple[str, ...], ...]
+    base_checkpoints: tuple[str, ...]
+    fully_supervised_checkpoint: str
+    support_splits: tuple[str, ...]
+    min_class_fraction: float
+    shots: tuple[int, ...]
+    episodes: int
+    seed: int
+    alphas: tuple[float, ...]
+    alpha: float
+    input_size: tuple[int, int]
+
+    def novel_ids(self, fold: int) -> list[int]:
+        return CAMVID.ids_of(self.folds[fold])
+
+    def base_ids(self, fold: int) -> list[int]:
+        novel = set(self.novel_ids(fold))
+        return [i for i in range(CAMVID.num_classes) if i not in novel]
+
+
+def load_protocol(path: str | os.PathLike) -> FewShotProtocol:
+    """Read a protocol file; paths in it are relative to the repository (the cwd)."""
+    data = yaml.safe_load(Path(path).read_text())
+    try:
+        protocol = FewShotProtocol(
+            folds=tuple(tuple(fold) for fold in data["folds"]),
+            base_checkpoints=tuple(data["base_checkpoints"]),
+            fully_supervised_checkpoint=str(data["fully_supervised_checkpoint"]),
+            support_splits=tuple(data["support_splits"]),
+            min_class_fraction=float(data["min_class_fraction"]),
+            shots=tuple(int(k) for k in data["shots"]),
+            episodes=int(data["episodes"]),
+            seed=int(data["seed"]),
+            alphas=tuple(float(a) for a in data["alphas"]),
+            alpha=float(data["alpha"]),
+            input_size=tuple(data["input_size"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{path}: not a few-shot protocol ({exc.__class__.__name__}: {exc})"
+        ) from None
+    for fold in protocol.folds:
+        CAMVID.ids_of(fold)  # unknown names -> ValueError
+    if len(protocol.base_checkpoints) != len(protocol.folds):
+        raise ValueError(f"{path}: one base checkpoint per fold")
+    if not 0 <= protocol.alpha <= 1 or any(not 0 <= a <= 1 for a in protocol.alphas):
+        raise ValueError(f"{path}: alphas must be in [0, 1]")
+    return protocol

@@ -1,0 +1,1 @@
+"""Post-processing of the network's class probabilities (no ROS)."""

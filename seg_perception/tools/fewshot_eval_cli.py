@@ -1,0 +1,219 @@
+"""``seg-perception fewshot-eval --fold 0 1 2 --shots 1 5``: the few-shot protocol.
+
+For each fold and k (``config/fewshot/protocol.yaml``): novel-class IoU over seeded
+episodes (mean, spread), base-class mIoU before and after imprinting, the ratio to the
+fully supervised IoU of the same classes, for every alpha of the ablation. Writes
+``<out>/fewshot.json`` (everything, episodes included) and one picture per fold and k.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .arg_types import positive_int
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fold", type=int, nargs="+", default=[0, 1, 2], help="fold(s)")
+    parser.add_argument("--shots", type=positive_int, nargs="+", help="k (default: protocol's)")
+    parser.add_argument("--split", choices=("val", "test"), default="test", help="query frames")
+    parser.add_argument("--protocol", default="", help="protocol YAML (default: bundled)")
+    parser.add_argument("--data-root", help="folder holding camvid/ (else $SEG_PERCEPTION_DATA)")
+    parser.add_argument("--episodes", type=positive_int, help="episodes (default: protocol's)")
+    parser.add_argument("--limit", type=positive_int, help="only the first N query frames")
+    parser.add_argument("--out", default="out/fewshot", help="output folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..checkpoint import load_model
+    from ..classes import CAMVID
+    from ..data import resolve_data_root
+    from ..evaluation.segmentation_eval import evaluate_split
+    from ..fewshot.adaptive_proxies import AdaptiveProxies
+    from ..fewshot.episodes import support_pools
+    from ..fewshot.fewshot_eval import cache_queries, run_episode, score_queries
+    from ..fewshot.protocol import load_protocol
+    from ..fewshot.report import episode_statistics, fewshot_figure
+    from ..io_utils import write_json
+    from ..machine import describe_machine
+    from ..package_files import config_file
+    from ..pipeline import SegmentationPipeline
+
+    protocol = load_protocol(args.protocol or config_file("fewshot/protocol.yaml"))
+    for fold in args.fold:
+        if not 0 <= fold < len(protocol.folds):
+            raise ValueError(f"--fold {fold}: the protocol has folds 0..{len(protocol.folds) - 1}")
+    data_root = resolve_data_root(args.data_root)
+    shots_list = args.shots or list(protocol.shots)
+    episodes = args.episodes or protocol.episodes
+    alphas = sorted({*protocol.alphas, protocol.alpha})
+    size = tuple(protocol.input_size)
+    support_splits = [s for s in protocol.support_splits if s != args.split]
+
+    reference, _ = load_model(protocol.fully_supervised_checkpoint, expected_classes=CAMVID)
+    pipeline = SegmentationPipeline(reference, CAMVID, size, "cpu")
+    full_confusion, _, _ = evaluate_split(pipeline, data_root, args.split, args.limit)
+    full_iou = dict(zip(CAMVID.names, map(float, full_confusion.iou()), strict=True))
+
+    out = Path(args.out)
+    report = {
+        "protocol": protocol.__dict__,
+        "split": args.split,
+        "support_splits": support_splits,
+        "episodes": episodes,
+        "fully_supervised_iou": full_iou,
+        "folds": {},
+        "machine": describe_machine(torch.device("cpu")),
+    }
+    for fold in args.fold:
+        novel, base = protocol.novel_ids(fold), protocol.base_ids(fold)
+        model, _ = load_model(protocol.base_checkpoints[fold], expected_classes=CAMVID)
+        proxies = AdaptiveProxies(model)
+        queries = cache_queries(model, data_root, args.split, size, args.limit)
+        base_active = torch.zeros(CAMVID.num_classes, dtype=torch.bool)
+        base_active[base] = True
+        shown = _frames_to_show(queries.labels, novel)
+        before, before_labels = score_queries(model, queries, base_active, shown)
+        pools = support_pools(data_root, support_splits, novel, protocol.min_class_fraction)
+        fold_report = {
+            "novel_classes": list(protocol.folds[fold]),
+            "base_checkpoint": protocol.base_checkpoints[fold],
+            "base_miou_before": float(before.iou()[base].mean()),
+            "base_iou_before": {CAMVID.names[i]: float(before.iou()[i]) for i in base},
+            "support_pool_sizes": {CAMVID.names[c]: len(p) for c, p in pools.items()},
+            "shots": {},
+        }
+        for shots in shots_list:
+            results = []
+            for episode in range(episodes):
+                seed = (protocol.seed, fold, shots, episode)
+                keep = shown if episode == 0 else ()
+                results.append(
+                    run_episode(
+                        model, proxies, queries, pools, shots, seed, base, alphas, size, keep
+                    )
+                )
+            per_alpha = {}
+            for alpha in alphas:
+                stats = episode_statistics([r.confusions[alpha] for r in results], novel, base)
+                stats["base_miou_drop"] = (
+                    fold_report["base_miou_before"] - stats["base_miou"]["mean"]
+                )
+                per_alpha[str(alpha)] = stats
+            fold_report["shots"][str(shots)] = {
+                "per_alpha": per_alpha,
+                "episodes": [
+                    {
+                        "supports": {CAMVID.names[c]: s for c, s in r.supports.items()},
+                        "novel_iou": {
+                            str(a): {
+                                CAMVID.names[i]: float(r.confusions[a].iou()[i]) for i in novel
+                            }
+                            for a in alphas
+                        },
+                    }
+                    for r in results
+                ],
+            }
+            rows = [
+                (
+                    queries.stems[i],
+                    _query_rgb(data_root, args.split, queries.stems[i]),
+                    queries.labels[i],
+                    before_labels[i],
+                    results[0].kept[protocol.alpha][i],
+                )
+                for i in shown
+            ]
+            title = (
+                f"fold {fold}, {shots}-shot, episode 0 (alpha {protocol.alpha:g}), "
+                f"CamVid {args.split}"
+            )
+            fewshot_figure(rows, novel, title, out / f"fold{fold}_{shots}shot.png")
+        report["folds"][str(fold)] = fold_report
+        _print_fold(fold_report, fold, protocol.alpha, full_iou)
+    report["summary"] = _summary(report, protocol.alpha, shots_list)
+    write_json(out / "fewshot.json", report)
+    _print_summary(report["summary"])
+    print(f"wrote {out / 'fewshot.json'} and the fold pictures in {out}")
+    return 0
+
+
+def _frames_to_show(labels, novel_ids, count: int = 3) -> list[int]:
+    """The query frames with the most novel-class pixels."""
+    import numpy as np
+
+    counts = [int(np.isin(label, novel_ids).sum()) for label in labels]
+    return sorted(int(i) for i in np.argsort(counts)[::-1][:count])
+
+
+def _query_rgb(data_root, split: str, stem: str):
+    from ..data.camvid import read_rgb, split_files
+
+    image = next(image for s, image, _ in split_files(data_root, split) if s == stem)
+    return read_rgb(image)
+
+
+def _summary(report: dict, alpha: float, shots_list) -> dict:
+    """Per k and alpha, over every evaluated fold: the novel classes' mean IoU, their
+    fully supervised mean IoU and the ratio, and the largest base-class mIoU drop."""
+    import numpy as np
+
+    full = report["fully_supervised_iou"]
+    summary = {}
+    for shots in shots_list:
+        per_alpha = {}
+        alphas = next(iter(report["folds"].values()))["shots"][str(shots)]["per_alpha"]
+        for key in alphas:
+            novel, supervised, ratios, drops = [], [], [], []
+            for fold in report["folds"].values():
+                stats = fold["shots"][str(shots)]["per_alpha"][key]
+                for name, values in stats["novel_iou"].items():
+                    novel.append(values["mean"])
+                    supervised.append(full[name])
+                    ratios.append(values["mean"] / full[name])
+                drops.append(stats["base_miou_drop"])
+            per_alpha[key] = {
+                "novel_classes": len(novel),
+                "novel_miou": float(np.mean(novel)),
+                "fully_supervised_miou": float(np.mean(supervised)),
+                "ratio_of_means": float(np.mean(novel) / np.mean(supervised)),
+                "mean_of_ratios": float(np.mean(ratios)),
+                "largest_base_miou_drop": float(max(drops)),
+            }
+        summary[str(shots)] = {"reported_alpha": alpha, "per_alpha": per_alpha}
+    return summary
+
+
+def _print_fold(fold_report: dict, fold: int, alpha: float, full_iou: dict) -> None:
+    print(
+        f"fold {fold} (novel {', '.join(fold_report['novel_classes'])}): base mIoU before "
+        f"{100 * fold_report['base_miou_before']:.2f} %"
+    )
+    for shots, entry in fold_report["shots"].items():
+        stats = entry["per_alpha"][str(alpha)]
+        cells = ", ".join(
+            f"{name} {100 * v['mean']:.1f}±{100 * v['std']:.1f} (full {100 * full_iou[name]:.1f})"
+            for name, v in stats["novel_iou"].items()
+        )
+        print(
+            f"  {shots}-shot, alpha {alpha:g}: {cells}; base mIoU after "
+            f"{100 * stats['base_miou']['mean']:.2f} % (drop {100 * stats['base_miou_drop']:.2f})"
+        )
+
+
+def _print_summary(summary: dict) -> None:
+    print("| k | alpha | novel mIoU | fully supervised | ratio | largest base drop |")
+    print("|---|---|---|---|---|---|")
+    for shots, entry in summary.items():
+        for alpha, row in entry["per_alpha"].items():
+            mark = " (reported)" if float(alpha) == entry["reported_alpha"] else ""
+            print(
+                f"| {shots} | {float(alpha):g}{mark} | {100 * row['novel_miou']:.1f} | "
+                f"{100 * row['fully_supervised_miou']:.1f} | "
+                f"{100 * row['ratio_of_means']:.0f} % | "
+                f"{100 * row['largest_base_miou_drop']:.2f} |"
+            )
