@@ -23,6 +23,10 @@ VERBS = {
         "seg_perception.tools.fewshot_eval_cli",
         "few-shot protocol on CamVid: imprinted novel classes against full supervision",
     ),
+    "imprint": (
+        "seg_perception.tools.imprint_cli",
+        "add classes to a cosine-classifier checkpoint from a few labelled frames",
+    ),
     "crf-tune": (
         "seg_perception.tools.crf_tune_cli",
         "choose the dense CRF's kernel on a CamVid split (val)",

@@ -206,3 +206,103 @@ def test_support_pools_hold_frames_where_the_class_is_big_enough() -> None:
     assert 0 < len(pools[sign]) < 101
     for frame in pools[sign][:5]:
         assert (read_label(frame.label) == sign).mean() >= 0.005
+
+
+@pytest.fixture(scope="module")
+def small_cosine_checkpoint(tmp_path_factory) -> Path:
+    """A (untrained) cosine LR-ASPP checkpoint with CamVid's classes and palette."""
+    from seg_perception.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    kwargs = {"encoder": "mobilenet_v3_small", "inter_channels": 16, "classifier": "cosine"}
+    model = build_model("lraspp", CAMVID.num_classes, **kwargs)
+    path = tmp_path_factory.mktemp("cosine") / "cosine.pt"
+    save_checkpoint(
+        path,
+        {
+            "model_name": "lraspp",
+            "model_kwargs": kwargs,
+            "class_names": list(CAMVID.names),
+            "palette": [list(c) for c in CAMVID.colors],
+            "state_dict": model.state_dict(),
+        },
+    )
+    return path
+
+
+def write_support(folder: Path, class_name: str, frames, mask_of) -> Path:
+    import cv2
+
+    (folder / class_name).mkdir(parents=True, exist_ok=True)
+    for stem, rgb, label in frames:
+        cv2.imwrite(str(folder / class_name / f"{stem}.png"), rgb[:, :, ::-1])
+        cv2.imwrite(str(folder / class_name / f"{stem}_mask.png"), mask_of(label))
+    return folder
+
+
+def test_imprint_cli_appends_the_nmap_prototype(small_cosine_checkpoint, tmp_path) -> None:
+    from seg_perception.checkpoint import load_checkpoint, load_model
+    from seg_perception.cli import main as cli_main
+
+    frames = load_camvid_sample(2)
+    car = CAMVID.names.index("Car")
+    support = write_support(
+        tmp_path / "support", "Vehicle", frames, lambda y: (y == car).astype(np.uint8) * 255
+    )
+    out = tmp_path / "imprinted.pt"
+    argv = ["imprint", "--checkpoint", str(small_cosine_checkpoint), "--support", str(support)]
+    assert cli_main([*argv, "--remove", "Car", "--out", str(out)]) == 0
+    payload = load_checkpoint(out)
+    names = [n for n in CAMVID.names if n != "Car"] + ["Vehicle"]
+    assert payload["class_names"] == names
+    assert len(payload["palette"]) == len(names)
+    assert payload["palette"][-1] not in payload["palette"][:-1]
+    imprinted, _ = load_model(out)
+    original, _ = load_model(small_cosine_checkpoint)
+    features = [classifier_features(original, rgb, (480, 360)) for _, rgb, _ in frames]
+    masks = [torch.from_numpy(np.where(y == car, 99, IGNORE_INDEX)) for _, _, y in frames]
+    expected = support_prototypes(features, masks, [99])[99]
+    for name in ("low", "high"):
+        rows = getattr(imprinted.head, f"{name}_classifier").weight.float()
+        torch.testing.assert_close(rows[-1], expected[name], atol=2e-3, rtol=0)  # fp16 file
+        kept = getattr(original.head, f"{name}_classifier").weight
+        torch.testing.assert_close(
+            rows[:-1], kept[[i for i in range(11) if i != car]], atol=2e-3, rtol=0
+        )
+
+
+@pytest.mark.parametrize(
+    ("problem", "message"),
+    [
+        ("empty", "mask is empty"),
+        ("full", "mask covers the whole frame"),
+        ("size", "mask is 240x180, image 480x360"),
+        ("missing", "no mask Seq05VD_f00000_mask.png beside it"),
+        ("duplicate", "class 'Car' already exists"),
+    ],
+)
+def test_bad_support_is_one_line_and_writes_nothing(
+    small_cosine_checkpoint, tmp_path, problem: str, message: str, capsys
+) -> None:
+    import cv2
+
+    from seg_perception.cli import main as cli_main
+
+    frames = load_camvid_sample(1)
+    name = "Car" if problem == "duplicate" else "Cone"
+    masks = {
+        "empty": lambda y: np.zeros_like(y),
+        "full": lambda y: np.full_like(y, 255),
+        "size": lambda y: cv2.resize((y == 8).astype(np.uint8) * 255, (240, 180)),
+    }
+    support = write_support(
+        tmp_path / "s", name, frames, masks.get(problem, lambda y: (y == 8).astype(np.uint8))
+    )
+    if problem == "missing":
+        (support / name / f"{frames[0][0]}_mask.png").unlink()
+    out = tmp_path / "out.pt"
+    argv = ["imprint", "--checkpoint", str(small_cosine_checkpoint), "--support", str(support)]
+    assert cli_main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not out.exists()

@@ -1,0 +1,80 @@
+"""``seg-perception imprint --checkpoint C --support DIR --out C2``: new classes from a
+few labelled frames, without training.
+
+``DIR/<class name>/<stem>.{png,jpg}`` with ``<stem>_mask.png`` (non-zero = the class)
+beside each image. ``C`` must have cosine classifiers (``classifier: cosine``, e.g. the
+few-shot base models). ``C2`` holds ``C``'s classes plus one per folder, each with a
+colour, and is written atomically. ``--remove NAME ...`` drops classes first (e.g. the
+untrained rows of a base model's novel classes).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .arg_types import unit_float
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", required=True, help="cosine-classifier checkpoint")
+    parser.add_argument("--support", help="folder: <class>/<image> + _mask.png")
+    parser.add_argument("--remove", nargs="+", default=[], help="class names to drop first")
+    parser.add_argument("--out", required=True, help="new checkpoint")
+    parser.add_argument(
+        "--alpha",
+        type=unit_float,
+        default=0.0,
+        help="also adapt the base proxies seen in the supports (0 = imprint only)",
+    )
+    parser.add_argument(
+        "--input-size", default="480x360", help="network input WIDTHxHEIGHT (default 480x360)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..checkpoint import load_checkpoint, load_model, save_checkpoint
+    from ..classes import ClassSet
+    from ..fewshot.imprint import imprint_classes, read_support_folder, remove_classes
+    from .bench import _size
+
+    size = _size(args.input_size)
+    if not args.support and not args.remove:
+        raise ValueError("nothing to do: give --support and/or --remove")
+    supports = read_support_folder(args.support) if args.support else {}
+    payload = load_checkpoint(args.checkpoint)
+    model, _ = load_model(args.checkpoint)
+    names = tuple(payload["class_names"])
+    palette = payload.get("palette")
+    if palette is None:
+        from ..classes import CAMVID
+
+        palette = CAMVID.colors if names == CAMVID.names else None
+    if palette is None:
+        raise ValueError(f"checkpoint {args.checkpoint} has no palette for its classes")
+    classes = ClassSet(names, tuple(tuple(int(v) for v in c) for c in palette))
+    if args.remove:
+        classes = remove_classes(model, classes, args.remove)
+    extended = imprint_classes(model, classes, supports, size, args.alpha)
+    kept = {k: v for k, v in payload.items() if k not in ("optimizer", "scheduler", "history")}
+    kept.update(
+        state_dict=model.state_dict(),
+        class_names=list(extended.names),
+        palette=[list(c) for c in extended.colors],
+        imprinted={
+            **payload.get("imprinted", {}),
+            **{name: [p.name for p in pairs] for name, pairs in supports.items()},
+        },
+    )
+    save_checkpoint(Path(args.out), kept, half=True)
+    added = ", ".join(
+        f"{name} (id {extended.names.index(name)}, {len(pairs)} frames)"
+        for name, pairs in supports.items()
+    )
+    removed = f"removed {', '.join(args.remove)}; " if args.remove else ""
+    print(
+        f"{removed}imprinted {added or 'nothing'}; "
+        f"wrote {args.out} ({extended.num_classes} classes)"
+    )
+    return 0
