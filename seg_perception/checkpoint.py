@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .classes import ClassSet
+from .classes import CAMVID, ClassSet
 from .io_utils import atomic_write
 from .models import build_model, model_keyword_names
 
@@ -33,6 +33,8 @@ __all__ = [
     "INSTANCE_CHECKPOINT",
     "POLICY_CHECKPOINT",
     "DRIVING_SEGMENTATION_CHECKPOINT",
+    "FEWSHOT_CHECKPOINT",
+    "checkpoint_classes",
 ]
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
@@ -49,6 +51,9 @@ MOTION_CHECKPOINTS = {
     for model in ("two_stream", "appearance")
 }
 
+# few-shot base model (cosine classifiers, CamVid without Car, Pedestrian, SignSymbol):
+# the node's default checkpoint when fewshot_support_dir is set
+FEWSHOT_CHECKPOINT = CHECKPOINT_DIR / "fewshot" / "lraspp_cosine_base8.pt"
 # Mask R-CNN on CamVid's derived instances (train-instances)
 INSTANCE_CHECKPOINT = CHECKPOINT_DIR / "maskrcnn_camvid.pt"
 # CarRacing driving policy (train-policy) and its auxiliary segmentation branch
@@ -241,3 +246,19 @@ def export_for_inference(source: str | os.PathLike, target: str | os.PathLike) -
     exported = {k: payload[k] for k in keep if k in payload}
     save_checkpoint(target, exported, half=True)
     return exported
+
+
+def checkpoint_classes(path: str | os.PathLike) -> ClassSet:
+    """The classes a checkpoint predicts, with its palette (CamVid's colours by default).
+
+    Raises:
+        CheckpointError: neither a palette nor CamVid's class names.
+    """
+    payload = load_checkpoint(path)
+    names = tuple(payload["class_names"])
+    palette = payload.get("palette")
+    if palette:
+        return ClassSet(names, tuple(tuple(int(v) for v in color) for color in palette))
+    if names == CAMVID.names:
+        return CAMVID
+    raise CheckpointError(f"checkpoint {path} has no palette for its {len(names)} classes")

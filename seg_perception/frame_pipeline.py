@@ -24,8 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from .checkpoint import DEFAULT_CHECKPOINT, CheckpointError, int8_model_for, load_model
-from .classes import ClassSet
+from .checkpoint import (
+    DEFAULT_CHECKPOINT,
+    FEWSHOT_CHECKPOINT,
+    CheckpointError,
+    checkpoint_classes,
+    int8_model_for,
+    load_model,
+)
+from .classes import CAMVID, ClassSet
 from .device import select_device
 from .image_codec import ImageDecodeError
 from .inference.backends import BackendChoice, choose_backend
@@ -38,7 +45,13 @@ from .stages.base import BuildContext, Frame, Output, Stage
 from .stages.registry import OPTIONAL_STAGES
 from .stages.segment import OverlayStage, SegmentStage
 
-__all__ = ["FramePipeline", "FrameOutcome", "FrameRejected", "build_frame_pipeline"]
+__all__ = [
+    "FramePipeline",
+    "FrameOutcome",
+    "FrameRejected",
+    "build_frame_pipeline",
+    "segmentation_for",
+]
 
 Sink = Callable[[Frame, list[tuple[Output, Any]]], None]
 _SEGMENTATION_PART = ("decode", "segment", "overlay")
@@ -77,6 +90,7 @@ class FramePipeline:
     ):
         self.segmentation = segmentation
         self.overlay = OverlayStage(segmentation, overlay_alpha)
+        self.refiners, self.after_overlay = list(refiners), list(stages)
         self.optional = [*refiners, *stages]
         self.stages: list[Stage] = [
             SegmentStage(segmentation),
@@ -98,6 +112,13 @@ class FramePipeline:
             if missing:
                 raise ValueError(f"stage {stage.name} needs {sorted(missing)} before it")
             available |= set(stage.produces)
+
+    def replace_segmentation(self, segmentation: SegmentationPipeline) -> None:
+        """Segment with ``segmentation`` (e.g. with taught classes) from the next frame on;
+        a frame already running finishes with the stages it started with."""
+        overlay = OverlayStage(segmentation, self.overlay.alpha)
+        stages = [SegmentStage(segmentation), *self.refiners, overlay, *self.after_overlay]
+        self.segmentation, self.overlay, self.stages = segmentation, overlay, stages
 
     @property
     def classes(self) -> ClassSet:
@@ -159,14 +180,15 @@ class FramePipeline:
         frame = Frame(rgb, stamp, frame_id)
         timings = frame.timings_ms
         timings["decode"] = 1e3 * (time.perf_counter() - started)
+        stages = self.stages  # one consistent set even if replace_segmentation runs now
         try:
-            for stage in self.stages:
+            for stage in stages:
                 stage_start = time.perf_counter()
                 frame.data.update(stage(frame))
                 timings[stage.name] = 1e3 * (time.perf_counter() - stage_start)
             sink_start = time.perf_counter()
             if sink is not None:
-                sink(frame, self.frame_outputs(frame))
+                sink(frame, self.frame_outputs(frame, stages))
             timings["publish"] = 1e3 * (time.perf_counter() - sink_start)
         except fatal:
             raise
@@ -181,9 +203,12 @@ class FramePipeline:
             self.stats.record(timings)
         return FrameOutcome("processed", frame)
 
-    def frame_outputs(self, frame: Frame) -> list[tuple[Output, Any]]:
+    def frame_outputs(
+        self, frame: Frame, stages: Sequence[Stage] | None = None
+    ) -> list[tuple[Output, Any]]:
         """The outputs this frame has (a stage may have had nothing to say)."""
-        return [(out, frame.data[out.key]) for out in self.outputs() if out.key in frame.data]
+        outputs = [out for stage in stages or self.stages for out in stage.outputs]
+        return [(out, frame.data[out.key]) for out in outputs if out.key in frame.data]
 
     def _problem(self, status: str, reason: str) -> FrameOutcome:
         with self._lock:
@@ -192,13 +217,32 @@ class FramePipeline:
         return FrameOutcome(status, reason=reason)
 
 
+def checkpoint_of(params: Any) -> str:
+    """``params.checkpoint``, else the bundled default: the few-shot base model when
+    ``fewshot_support_dir`` is set (it needs cosine classifiers), else the CamVid one."""
+    if params.checkpoint:
+        return params.checkpoint
+    return str(FEWSHOT_CHECKPOINT if params.fewshot_support_dir else DEFAULT_CHECKPOINT)
+
+
+def node_classes(params: Any) -> ClassSet:
+    """The configured classes; for an empty ``class_names`` the checkpoint's (lraspp
+    default included), or CamVid's for an untrained model."""
+    classes = params.classes()
+    if classes is not None:
+        return classes
+    if params.checkpoint or params.model == "lraspp":
+        return checkpoint_classes(checkpoint_of(params))
+    return CAMVID
+
+
 def load_segmentation(params: Any, classes: ClassSet, log: Callable[[str], None]):
     """The node's network: its checkpoint, or (no checkpoint, not lraspp) random weights.
 
     Returns ``(model, checkpoint path or None)``.
     """
     if params.checkpoint or params.model == "lraspp":
-        path = params.checkpoint or str(DEFAULT_CHECKPOINT)
+        path = checkpoint_of(params)
         model, payload = load_model(path, expected_classes=classes)
         if payload["model_name"] != params.model:
             raise CheckpointError(
@@ -221,29 +265,46 @@ def build_segmentation(
     the reason), and whether its network is trained. ``probabilities``: it also returns
     the softmax (a refining stage needs it)."""
     model, checkpoint = load_segmentation(params, classes, log)
-    device = select_device(params.device)
-    choice = choose_backend(params.inference_backend, device)
+    choice = choose_backend(params.inference_backend, select_device(params.device))
     if checkpoint is None and params.inference_backend == "auto":
         choice = BackendChoice("torch", "untrained model: nothing worth exporting")
     int8_model = int8_model_for(params.inference_precision, params.int8_model, checkpoint)
+    precision = f"INT8 ({int8_model})" if int8_model else "FP32"
+    log(f"inference backend {choice.name} ({choice.reason}), {precision}")
+    source = file_sha256(checkpoint) if checkpoint else None
+    pipeline = segmentation_for(model, classes, params, choice, source, int8_model, probabilities)
+    return pipeline, checkpoint is not None
+
+
+def segmentation_for(
+    model: Any,
+    classes: ClassSet,
+    params: Any,
+    choice: BackendChoice | None = None,
+    source_sha256: str | None = None,
+    int8_model: Any = None,
+    probabilities: bool = False,
+) -> SegmentationPipeline:
+    """``model`` (e.g. with taught classes) as the segmentation of ``params``: its
+    backend (default: the one ``params`` ask for), input size and confidence stride.
+    An ONNX export is keyed by ``source_sha256``, else by the weights' own digest."""
+    device = select_device(params.device)
+    choice = choice or choose_backend(params.inference_backend, device)
     size = (params.input_width, params.input_height)
     network = segmentation_network(
         model,
         size,
         choice,
         device,
-        file_sha256(checkpoint) if checkpoint else None,
+        source_sha256,
         params.num_threads,
         int8_model,
         params.confidence_stride,
         probabilities,
     )
-    precision = f"INT8 ({int8_model})" if int8_model else "FP32"
-    log(f"inference backend {choice.name} ({choice.reason}), {precision}")
-    pipeline = SegmentationPipeline(
+    return SegmentationPipeline(
         model, classes, size, params.device, params.confidence_stride, network, probabilities
     )
-    return pipeline, checkpoint is not None
 
 
 def build_frame_pipeline(
@@ -251,7 +312,7 @@ def build_frame_pipeline(
 ) -> tuple[FramePipeline, bool]:
     """The pipeline ``params`` (``SegmentationParams``) ask for, and whether its network
     is trained. Optional stages come from ``stages.registry``."""
-    classes = params.classes()
+    classes = node_classes(params)
     context = BuildContext(classes, params.device, log)
     built = [(spec, spec.build(params, context)) for spec in OPTIONAL_STAGES]
     refiners = [stage for spec, stage in built if stage and spec.refines]

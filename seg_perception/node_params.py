@@ -91,7 +91,10 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec("qos_depth", 1, "Input and output queue depth", bounds=(1, 100)),
     ParamSpec(
-        "class_names", list(CAMVID.names), "Class names in id order; must equal the checkpoint's"
+        "class_names",
+        list(CAMVID.names),
+        "Class names in id order; must equal the checkpoint's; empty = the checkpoint's "
+        "classes and palette (palette is then not used)",
     ),
     ParamSpec(
         "palette",
@@ -131,6 +134,25 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
         "Minimum seconds between repeated warnings about rejected frames",
         bounds=(0.0, 3600.0),
     ),
+    ParamSpec(
+        "fewshot_support_dir",
+        "",
+        "Few-shot classes: a folder of <class name>/ folders of support frames (<stem>.png "
+        "or .jpg + <stem>_mask.png); the ~/fewshot/sync service teaches new folders and "
+        "forgets removed ones (needs a cosine-classifier checkpoint); empty = off",
+    ),
+    ParamSpec(
+        "fewshot_state_file",
+        "",
+        "Where the taught model is written (atomically) and reloaded at start; empty = "
+        "taught_model.pt in fewshot_support_dir",
+    ),
+    ParamSpec(
+        "fewshot_alpha",
+        0.0,
+        "Adaptation of the base classes seen in the support frames (0 = imprint only)",
+        bounds=(0.0, 1.0),
+    ),
 )
 
 PARAM_SPECS: tuple[ParamSpec, ...] = NODE_PARAMS + tuple(
@@ -144,7 +166,10 @@ def _names(cls) -> list[str]:
     return [f.name for f in dataclasses.fields(cls)]
 
 
-def _classes(self) -> ClassSet:
+def _classes(self) -> ClassSet | None:
+    """The configured classes; None for an empty ``class_names`` (the checkpoint's)."""
+    if not self.class_names:
+        return None
     try:
         return ClassSet.from_flat(self.class_names, self.palette)
     except ValueError as exc:
@@ -156,6 +181,11 @@ def _validate(self) -> None:
     for name in _names(type(self)):
         _SPECS_BY_NAME[name].validate(getattr(self, name))
     classes = self.classes()
+    if self.fewshot_support_dir and self.inference_precision == "int8":
+        raise ParameterError(
+            "fewshot_support_dir needs inference_precision fp32 (taught classes change the "
+            "network, an INT8 model cannot follow)"
+        )
     for stage in OPTIONAL_STAGES:
         if stage.validate is not None:
             stage.validate(self, classes)

@@ -306,3 +306,52 @@ def test_bad_support_is_one_line_and_writes_nothing(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not out.exists()
+
+
+def test_teacher_syncs_with_the_folder_and_restores_after_a_restart(
+    small_cosine_checkpoint, tmp_path
+) -> None:
+    from seg_perception.checkpoint import load_model
+    from seg_perception.fewshot.class_teacher import ClassTeacher
+    from seg_perception.fewshot.imprint import SupportError
+
+    def teacher() -> ClassTeacher:
+        model, _ = load_model(small_cosine_checkpoint)
+        return ClassTeacher(
+            small_cosine_checkpoint,
+            model,
+            CAMVID,
+            tmp_path / "support",
+            tmp_path / "state" / "taught.pt",
+            (480, 360),
+            log=lambda _: None,
+        )
+
+    frames = load_camvid_sample(2)
+    support = tmp_path / "support"
+    write_support(support, "Van", frames, lambda y: (y == 8).astype(np.uint8) * 255)
+    write_support(support, "Facade", frames, lambda y: (y == 1).astype(np.uint8) * 255)
+    first = teacher()
+    result = first.sync()
+    assert result.added == ("Facade", "Van") and result.removed == ()
+    assert result.classes.names[-2:] == ("Facade", "Van") and first.taught == ("Facade", "Van")
+    assert first.sync().summary() == "classes unchanged"
+
+    restarted = teacher()
+    assert restarted.restore() and restarted.taught == ("Facade", "Van")
+    for name in ("low", "high"):
+        saved = getattr(restarted.model.head, f"{name}_classifier").weight
+        torch.testing.assert_close(saved, getattr(result.model.head, f"{name}_classifier").weight)
+
+    import shutil
+
+    shutil.rmtree(support / "Van")
+    write_support(support, "Sky", frames[:1], lambda y: (y == 0).astype(np.uint8) * 255)
+    before = restarted.classes
+    with pytest.raises(SupportError, match="class 'Sky' already exists"):
+        restarted.sync()
+    assert restarted.classes == before  # a refused sync changes nothing
+    shutil.rmtree(support / "Sky")
+    forgot = restarted.sync()
+    assert forgot.removed == ("Van",) and forgot.classes.names[-1] == "Facade"
+    assert forgot.model.head.low_classifier.weight.shape[0] == CAMVID.num_classes + 1

@@ -184,3 +184,10 @@ def test_worker_death_is_reported_and_it_restarts() -> None:
     assert worker.alive and worker.death is None and worker.restarts == 1
     worker.stop()
     assert not worker.alive
+
+
+def test_empty_class_names_take_the_checkpoint_s_classes() -> None:
+    params = SegmentationParams(device="cpu", class_names=[], palette=[])
+    params.validate()
+    frames, _ = build_frame_pipeline(params, log=lambda _: None)
+    assert frames.classes == CAMVID

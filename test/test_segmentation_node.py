@@ -505,7 +505,8 @@ def test_namespace_applies_to_relative_and_private_names(
         msg = image_msg(rgb, "rgb8")
         problems = output_problems(rig.send(msg), msg.header, 320, 240, rgb)
         assert not problems, process.report("; ".join(problems))
-    expected = {f"/robot1/{NODE_NAME}/{name}" for name in OUTPUT_LAYOUTS} | {"/diagnostics"}
+    expected = {f"/robot1/{NODE_NAME}/{name}" for name in (*OUTPUT_LAYOUTS, "class_names")}
+    expected.add("/diagnostics")
     found = ros.spin_until(lambda: expected <= publisher_topics(ros.node, NODE_NAME, "/robot1"))
     topics = publisher_topics(ros.node, NODE_NAME, "/robot1")
     assert found, process.report(f"/robot1/{NODE_NAME} publishes {sorted(topics)}")

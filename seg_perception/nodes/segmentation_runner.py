@@ -1,6 +1,7 @@
 """The segmentation node's ROS side, for a plain or a lifecycle (managed) node.
 
-``configure`` builds the frame pipeline and one publisher per pipeline output;
+``configure`` builds the frame pipeline, one publisher per pipeline output and the class
+services (``~/class_names``, few-shot ``~/fewshot/sync``);
 ``activate`` subscribes the camera and starts the worker; ``deactivate`` stops both;
 ``cleanup`` frees the pipeline. Everything a frame goes through is in
 ``frame_pipeline``; this module only maps outputs to publishers and reports.
@@ -21,6 +22,7 @@ from ..frame_pipeline import FramePipeline, build_frame_pipeline
 from ..image_codec import compressed_msg_to_rgb, image_msg_to_rgb
 from ..latest_worker import LatestOnlyWorker
 from ..stages.base import JSON, Output
+from .class_services import ClassServices
 from .diagnostics import diagnostic_array
 from .qos import image_publisher_qos, image_subscription_qos
 from .ros_image import array_to_image_msg
@@ -65,6 +67,7 @@ class SegmentationRunner:
         self._death_reported_at = -float("inf")
         self._diagnostics_pub = None
         self._diagnostics_timer = None
+        self.class_services: ClassServices | None = None
         node.add_on_set_parameters_callback(self._on_set_parameters)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -80,6 +83,7 @@ class SegmentationRunner:
             self._publishers[output.key] = self.node.create_publisher(
                 kind, f"~/{output.topic}", qos
             )
+        self.class_services = ClassServices(self.node, self.params, self.frames)
         self._diagnostics_pub = self.node.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._diagnostics_timer = self.node.create_timer(
             self.params.diagnostics_period, self.publish_diagnostics
@@ -127,6 +131,9 @@ class SegmentationRunner:
         for publisher in self._publishers.values():
             self.node.destroy_publisher(publisher)
         self._publishers.clear()
+        if self.class_services is not None:
+            self.class_services.destroy()
+            self.class_services = None
         if self._diagnostics_timer is not None:
             self.node.destroy_timer(self._diagnostics_timer)
             self._diagnostics_timer = None
@@ -267,6 +274,7 @@ class SegmentationRunner:
                     "inference_backend": frames.segmentation.backend,
                     "input_topic": topic,
                     "active": str(self.active),
+                    **(self.class_services.diagnostics() if self.class_services else {}),
                 },
             )
         )

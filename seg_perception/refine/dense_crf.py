@@ -42,7 +42,7 @@ class CRFParams:
     smoothness_sxy: float = 3.0
     appearance_weight: float = 5.0
     appearance_sxy: float = 50.0
-    appearance_srgb: float = 5.0
+    appearance_srgb: float = 3.0
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)

@@ -92,7 +92,8 @@ class StageSpec:
         build: ``build(params, context)`` -> the stage, or None when its parameters leave
             it off (then it costs nothing).
         validate: checks across its parameters (raise ``ParameterError``); each value's
-            own range is in ``params``.
+            own range is in ``params``. Its classes are None when ``class_names`` is
+            empty (the checkpoint's classes, known once it is loaded).
         refines: the stage rewrites the segmentation (``labels``, ``confidence``), so it
             runs right after it, before the overlay and the other optional stages.
     """
@@ -100,5 +101,5 @@ class StageSpec:
     name: str
     params: tuple[ParamSpec, ...]
     build: Callable[[Any, BuildContext], Stage | None]
-    validate: Callable[[Any, ClassSet], None] | None = None
+    validate: Callable[[Any, ClassSet | None], None] | None = None
     refines: bool = False

@@ -68,7 +68,7 @@ def _build(params: Any, context: BuildContext) -> CRFStage | None:
     return CRFStage(crf)
 
 
-def _validate(params: Any, classes: ClassSet) -> None:
+def _validate(params: Any, classes: ClassSet | None) -> None:
     if params.refine == "crf" and params.inference_precision == "int8":
         raise ParameterError(
             "refine crf needs the class probabilities, which an INT8 model does not output: "

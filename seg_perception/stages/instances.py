@@ -59,8 +59,8 @@ def _build(params: Any, context: BuildContext) -> InstanceOutputsStage | None:
     )
 
 
-def _validate(params: Any, classes: ClassSet) -> None:
-    if params.instance_mode == "fast":
+def _validate(params: Any, classes: ClassSet | None) -> None:
+    if params.instance_mode == "fast" and classes is not None:  # None: checked when built
         try:
             classes.ids_of(params.thing_classes)
         except ValueError as exc:

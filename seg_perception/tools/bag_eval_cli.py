@@ -64,26 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
 
-def checkpoint_classes(path: Path):
-    """The classes a checkpoint predicts, with its palette (CamVid's colours by default)."""
-    from ..checkpoint import CheckpointError, load_checkpoint
-    from ..classes import CAMVID, ClassSet
-
-    payload = load_checkpoint(path)
-    names = tuple(payload["class_names"])
-    palette = payload.get("palette")
-    if palette:
-        return ClassSet(names, tuple(tuple(int(v) for v in color) for color in palette))
-    if names == CAMVID.names:
-        return CAMVID
-    raise CheckpointError(f"checkpoint {path} has no palette for its {len(names)} classes")
-
-
 def _frame_pipeline(checkpoint: Path, args: argparse.Namespace):
     """The node's frame pipeline for these arguments (the same stages the node builds)."""
     import torch
 
-    from ..checkpoint import load_checkpoint
+    from ..checkpoint import checkpoint_classes, load_checkpoint
     from ..frame_pipeline import build_frame_pipeline
     from ..node_params import SegmentationParams
 

@@ -1,0 +1,169 @@
+"""Keep a running model's taught classes equal to a support folder's (no ROS).
+
+The node's few-shot mode: ``support_dir/<class name>/`` holds a new class's support
+frames (``<stem>.png|jpg`` + ``<stem>_mask.png``). ``sync`` imprints every class
+folder that is not taught yet and forgets every taught class whose folder is gone, on
+a copy of the model; the caller swaps the copy in. The taught model is written
+atomically to ``state_path`` and reloaded at start, so a restart keeps the classes.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from ..checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
+from ..classes import ClassSet
+from ..io_utils import file_sha256
+from .imprint import (
+    SupportError,
+    SupportPair,
+    check_support,
+    imprint_classes,
+    read_support_folder,
+    remove_classes,
+)
+
+__all__ = ["ClassTeacher", "SyncResult"]
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What a sync changed, and the model and classes to use from now on."""
+
+    model: nn.Module
+    classes: ClassSet
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+    def summary(self) -> str:
+        if not self.added and not self.removed:
+            return "classes unchanged"
+        parts = []
+        if self.added:
+            parts.append(f"added {', '.join(self.added)}")
+        if self.removed:
+            parts.append(f"removed {', '.join(self.removed)}")
+        return "; ".join(parts)
+
+
+class ClassTeacher:
+    """Taught classes of a cosine-classifier model, synced from ``support_dir``.
+
+    Args:
+        base_checkpoint: the base model's checkpoint (its classes cannot be removed).
+        base_model: that model, loaded.
+        base_classes: its classes.
+        support_dir: the folder of class folders.
+        state_path: where the taught model is kept (written atomically).
+        input_size: network (width, height) for the support frames.
+        alpha: adaptation of the base proxies seen in the supports (0: imprint only).
+        log: one-line notes.
+    """
+
+    def __init__(
+        self,
+        base_checkpoint: Path,
+        base_model: nn.Module,
+        base_classes: ClassSet,
+        support_dir: Path,
+        state_path: Path,
+        input_size: tuple[int, int],
+        alpha: float = 0.0,
+        log: Callable[[str], None] = print,
+    ):
+        self.base_sha256 = file_sha256(base_checkpoint)
+        self.base_payload = load_checkpoint(base_checkpoint)
+        self.base_classes = base_classes
+        self.support_dir, self.state_path = Path(support_dir), Path(state_path)
+        self.input_size, self.alpha, self.log = input_size, alpha, log
+        self.model, self.classes = base_model, base_classes
+
+    @property
+    def taught(self) -> tuple[str, ...]:
+        return self.classes.names[self.base_classes.num_classes :]
+
+    def restore(self) -> bool:
+        """Load the taught model of ``state_path`` if it was made from this base
+        checkpoint; False (and a note) when there is none or it does not fit."""
+        if not self.state_path.is_file():
+            return False
+        try:
+            payload = load_checkpoint(self.state_path)
+            if payload.get("fewshot_base_sha256") != self.base_sha256:
+                self.log(f"{self.state_path} was taught on another base checkpoint: ignored")
+                return False
+            model, _ = load_model(self.state_path)
+        except CheckpointError as exc:
+            self.log(f"taught classes not restored: {exc}")
+            return False
+        names = tuple(payload["class_names"])
+        if names[: self.base_classes.num_classes] != self.base_classes.names:
+            self.log(f"{self.state_path} does not start with the base classes: ignored")
+            return False
+        palette = tuple(tuple(int(v) for v in c) for c in payload["palette"])
+        self.model, self.classes = model, ClassSet(names, palette)
+        taught = ", ".join(self.taught) or "none"
+        self.log(f"restored taught classes {taught} from {self.state_path}")
+        return True
+
+    def plan(self) -> tuple[dict[str, list[SupportPair]], tuple[str, ...]]:
+        """The classes to teach (with their checked supports) and to forget.
+
+        Raises:
+            SupportError: a bad support folder or support frame.
+        """
+        if not self.support_dir.is_dir():
+            raise SupportError(f"support folder {self.support_dir} not found")
+        supports = {
+            name: pairs
+            for name, pairs in _class_folders(self.support_dir).items()
+            if name not in self.taught
+        }
+        for name, pairs in supports.items():
+            check_support(name, pairs, self.classes)
+        removed = tuple(name for name in self.taught if not (self.support_dir / name).is_dir())
+        return supports, removed
+
+    def sync(self, plan=None) -> SyncResult:
+        """Teach the folder's new classes, forget the removed ones (``plan``: from
+        ``plan()``, else made now); the current model is not changed (the result holds
+        a new one).
+
+        Raises:
+            SupportError: a bad support folder (nothing is changed).
+        """
+        added, removed = plan if plan is not None else self.plan()
+        if not added and not removed:
+            return SyncResult(self.model, self.classes, (), ())
+        model = copy.deepcopy(self.model)
+        classes = remove_classes(model, self.classes, removed) if removed else self.classes
+        classes = imprint_classes(model, classes, added, self.input_size, self.alpha)
+        self._save(model, classes)
+        self.model, self.classes = model, classes
+        return SyncResult(model, classes, tuple(added), removed)
+
+    def _save(self, model: nn.Module, classes: ClassSet) -> None:
+        payload = {
+            key: value
+            for key, value in self.base_payload.items()
+            if key not in ("optimizer", "scheduler", "history")
+        }
+        payload.update(
+            state_dict=model.state_dict(),
+            class_names=list(classes.names),
+            palette=[list(c) for c in classes.colors],
+            fewshot_base_sha256=self.base_sha256,
+        )
+        save_checkpoint(self.state_path, payload, half=False)
+
+
+def _class_folders(root: Path) -> dict[str, list[SupportPair]]:
+    """``read_support_folder``, with no class folder meaning no class (not an error)."""
+    if not any(p.is_dir() for p in root.iterdir()):
+        return {}
+    return read_support_folder(root)
