@@ -43,11 +43,12 @@ def declare_specs(node: Node, specs: Sequence[ParamSpec]) -> dict[str, Any]:
     values = {}
     for spec in specs:
         try:
-            values[spec.name] = node.declare_parameter(
-                spec.name, spec.default, descriptor_of(spec)
-            ).value
+            value = node.declare_parameter(spec.name, spec.default, descriptor_of(spec)).value
         except (InvalidParameterValueException, InvalidParameterTypeException) as exc:
             raise ParameterError(f"parameter {spec.name}: {exc}") from exc
+        if value is None and isinstance(spec.default, list):
+            value = []  # an empty list ("[]") arrives as a parameter without a value
+        values[spec.name] = value
     return values
 
 

@@ -51,6 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=LABEL_TOPIC,
         help="mono8 class-id topic of --bag (default: %(default)s when present)",
     )
+    parser.add_argument(
+        "--fewshot",
+        action="store_true",
+        help="teach the running node a class (Car) from two sample frames; before/after",
+    )
 
 
 def _save_png(path: Path, rgb: np.ndarray) -> None:
@@ -122,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.rate <= 0:
         raise ValueError("--rate must be positive")
+    if args.fewshot:
+        from .fewshot_demo import run_fewshot_demo
+
+        return run_fewshot_demo(args)
     frames = _bag_frames(args) if args.bag else load_camvid_sample(args.frames)
     if not frames:
         raise FileNotFoundError("the bundled CamVid sample is empty")

@@ -1,0 +1,184 @@
+"""Few-shot classes in a real ``segmentation_node`` process: Car, which the bundled
+few-shot base model never saw, is taught at run time from two CamVid frames through
+``~/fewshot/sync``; frames streamed meanwhile keep being answered, later frames label
+most car pixels with the new id, a restart keeps the class, a bad support folder is
+refused in one line and removing the folder forgets the class."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+import pytest
+from builtin_interfaces.msg import Time
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header, String
+from std_srvs.srv import Trigger
+
+from seg_perception.checkpoint import FEWSHOT_CHECKPOINT
+from seg_perception.classes import CAMVID
+from seg_perception.nodes.ros_image import array_to_image_msg
+from seg_perception.samples import load_camvid_sample
+
+if TYPE_CHECKING:
+    from conftest import RosHarness
+
+pytestmark = [
+    pytest.mark.ros,
+    pytest.mark.skipif(not FEWSHOT_CHECKPOINT.is_file(), reason="no bundled few-shot model"),
+]
+
+NAMESPACE = "fewshot"
+CAR = CAMVID.names.index("Car")
+SUPPORT_FRAMES = (1, 9)  # Seq05VD_f00030, f00270: the cars that teach the class
+QUERY_FRAMES = (3, 6)  # f00090, f00180: more than 10000 car pixels each
+STREAM_PERIOD_S = 0.1
+LATCHED = QoSProfile(
+    depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+)
+
+
+class FewShotRig:
+    """Streams the query frames into the node and records what comes back."""
+
+    def __init__(self, ros: RosHarness, frames) -> None:
+        self.ros, self.frames = ros, frames
+        self.labels: list[tuple[float, Image]] = []
+        self.class_lists: list[dict] = []
+        node = ros.node
+        prefix = f"/{NAMESPACE}/segmentation_node"
+        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self.subscriptions = [
+            node.create_subscription(
+                Image,
+                f"{prefix}/labels",
+                lambda m: self.labels.append((time.monotonic(), m)),
+                reliable,
+            ),
+            node.create_subscription(
+                String,
+                f"{prefix}/class_names",
+                lambda m: self.class_lists.append(json.loads(m.data)),
+                LATCHED,
+            ),
+        ]
+        self.publisher = node.create_publisher(
+            Image, f"/{NAMESPACE}/image", qos_profile_sensor_data
+        )
+        self.client = node.create_client(Trigger, f"{prefix}/fewshot/sync")
+        self.sent = 0
+
+    def stream_until(self, condition, timeout: float) -> bool:
+        """Publish query frames every 0.1 s until ``condition()`` holds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            index = QUERY_FRAMES[self.sent % len(QUERY_FRAMES)]
+            header = Header(stamp=Time(sec=index, nanosec=self.sent), frame_id="cam")
+            self.publisher.publish(array_to_image_msg(self.frames[index][1], "rgb8", header))
+            self.sent += 1
+            if self.ros.spin_until(condition, STREAM_PERIOD_S):
+                return True
+        return condition()
+
+    def sync(self) -> Trigger.Response:
+        assert self.client.wait_for_service(timeout_sec=30.0), "no ~/fewshot/sync service"
+        future = self.client.call_async(Trigger.Request())
+        assert self.stream_until(future.done, 30.0), "~/fewshot/sync did not answer"
+        return future.result()
+
+    def taught(self) -> list[str]:
+        return self.class_lists[-1]["taught"] if self.class_lists else None
+
+    def car_share(self, since: float, class_id: int) -> float:
+        """Share of the query frames' car pixels labelled ``class_id``, over the labels
+        received after ``since``."""
+        hits = total = 0
+        for received, msg in self.labels:
+            if received < since:
+                continue
+            truth = self.frames[msg.header.stamp.sec][2]
+            labels = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.width)
+            hits += int((labels[truth == CAR] == class_id).sum())
+            total += int((truth == CAR).sum())
+        return hits / total if total else 0.0
+
+    def destroy(self) -> None:
+        for subscription in self.subscriptions:
+            self.ros.node.destroy_subscription(subscription)
+        self.ros.node.destroy_publisher(self.publisher)
+        self.ros.node.destroy_client(self.client)
+
+
+def _write_support(folder: Path, frames, class_name: str, indices, class_id: int) -> None:
+    (folder / class_name).mkdir(parents=True)
+    for i in indices:
+        stem, rgb, truth = frames[i]
+        cv2.imwrite(str(folder / class_name / f"{stem}.png"), rgb[:, :, ::-1])
+        cv2.imwrite(str(folder / class_name / f"{stem}_mask.png"), (truth == class_id) * 255)
+
+
+def test_a_class_taught_at_run_time(ros: RosHarness, start_node, tmp_path: Path) -> None:
+    frames = load_camvid_sample(10)
+    support = tmp_path / "support"
+    support.mkdir()
+    args = (
+        "-r", f"__ns:=/{NAMESPACE}",
+        "-p", f"fewshot_support_dir:={support}",
+        "-p", "class_names:=[]",
+        "-p", "inference_backend:=torch",
+        "-p", "num_threads:=1",
+    )  # fmt: skip
+    rig = FewShotRig(ros, frames)
+    try:
+        process = start_node(*args, name="fewshot_node")
+        served = rig.stream_until(lambda: len(rig.labels) >= 2 and rig.class_lists, 60.0)
+        assert served, process.report(f"no labels or class list ({len(rig.labels)} labels)")
+        base = [c["name"] for c in rig.class_lists[-1]["classes"]]
+        assert "Car" not in base and rig.taught() == [], rig.class_lists[-1]
+        new_id = len(base)
+        assert rig.car_share(0.0, new_id) == 0.0
+
+        _write_support(support, frames, "Car", SUPPORT_FRAMES, CAR)
+        asked = time.monotonic()
+        response = rig.sync()
+        assert response.success, response.message
+        assert "teaching Car" in response.message
+        taught = rig.stream_until(lambda: rig.taught() == ["Car"], 60.0)
+        assert taught, process.report(f"class list never showed Car: {rig.class_lists[-1]}")
+        learnt_at = time.monotonic()
+        assert rig.stream_until(lambda: rig.labels[-1][0] > learnt_at + 1.0, 30.0)
+        times = [t for t, _ in rig.labels if t >= asked - 1.0]
+        longest_gap = max(np.diff(times)) if len(times) > 1 else float("inf")
+        assert longest_gap < 5.0, f"labels stopped for {longest_gap:.1f} s during the sync"
+        share = rig.car_share(learnt_at + 0.5, new_id)
+        assert share > 0.4, f"only {share:.0%} of the car pixels got the taught class"
+        colour = rig.class_lists[-1]["classes"][new_id]["color"]
+        assert colour not in [c["color"] for c in rig.class_lists[-1]["classes"][:new_id]]
+
+        bad = support / "Sky"
+        _write_support(support, frames, "Sky", SUPPORT_FRAMES[:1], CAMVID.names.index("Sky"))
+        refused = rig.sync()
+        assert not refused.success and "class 'Sky' already exists" in refused.message
+        assert "\n" not in refused.message and rig.taught() == ["Car"]
+        shutil.rmtree(bad)
+        assert process.stop(timeout=30.0) == 0, process.report("no clean exit")
+    finally:
+        rig.destroy()
+
+    rig = FewShotRig(ros, frames)  # a restart keeps the taught class
+    try:
+        process = start_node(*args, name="fewshot_node_restarted")
+        restored = rig.stream_until(lambda: rig.taught() == ["Car"] and rig.labels, 60.0)
+        assert restored, process.report(f"taught class lost on restart: {rig.class_lists}")
+        shutil.rmtree(support / "Car")
+        response = rig.sync()
+        assert response.success and "forgetting Car" in response.message, response.message
+        assert rig.stream_until(lambda: rig.taught() == [], 60.0), rig.class_lists[-1]
+    finally:
+        rig.destroy()
