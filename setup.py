@@ -11,7 +11,13 @@ setup(
     version="0.1.0",
     packages=find_packages(exclude=["test", "test.*"]),
     package_data={
-        PACKAGE: ["checkpoints/*.pt", "checkpoints/*/*.pt", "samples/*/*.*", "samples/*/*/*.*"]
+        PACKAGE: [
+            "checkpoints/*.pt",
+            "checkpoints/*.onnx",
+            "checkpoints/*/*.pt",
+            "samples/*/*.*",
+            "samples/*/*/*.*",
+        ]
     },
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
@@ -20,6 +26,8 @@ setup(
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
         (f"share/{PACKAGE}/config/train", glob("config/train/*.yaml")),
         (f"share/{PACKAGE}/config/train/ablation", glob("config/train/ablation/*.yaml")),
+        (f"share/{PACKAGE}/config/train/zoo", glob("config/train/zoo/*.yaml")),
+        (f"share/{PACKAGE}/config/fewshot", glob("config/fewshot/*.yaml")),
         (f"share/{PACKAGE}/config/motion", glob("config/motion/*.yaml")),
         (f"share/{PACKAGE}/config/driving", glob("config/driving/*.yaml")),
         (f"share/{PACKAGE}/config/instances", glob("config/instances/*.yaml")),

@@ -226,9 +226,9 @@ def checkpoint_of(params: Any) -> str:
 
 
 def node_classes(params: Any) -> ClassSet:
-    """The configured classes; for an empty ``class_names`` the checkpoint's (lraspp
-    default included), or CamVid's for an untrained model."""
-    classes = params.classes()
+    """The configured classes; the checkpoint's in few-shot mode (taught classes are not
+    parameters) or for an empty ``class_names``; CamVid's for an untrained model."""
+    classes = None if params.fewshot_support_dir else params.classes()
     if classes is not None:
         return classes
     if params.checkpoint or params.model == "lraspp":

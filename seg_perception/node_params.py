@@ -94,7 +94,7 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
         "class_names",
         list(CAMVID.names),
         "Class names in id order; must equal the checkpoint's; empty = the checkpoint's "
-        "classes and palette (palette is then not used)",
+        "classes and palette; not used in few-shot mode (fewshot_support_dir)",
     ),
     ParamSpec(
         "palette",
@@ -139,7 +139,8 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
         "",
         "Few-shot classes: a folder of <class name>/ folders of support frames (<stem>.png "
         "or .jpg + <stem>_mask.png); the ~/fewshot/sync service teaches new folders and "
-        "forgets removed ones (needs a cosine-classifier checkpoint); empty = off",
+        "forgets removed ones (needs a cosine-classifier checkpoint; the classes are the "
+        "checkpoint's, class_names and palette are not used); empty = off",
     ),
     ParamSpec(
         "fewshot_state_file",
@@ -180,7 +181,7 @@ def _validate(self) -> None:
     """Raise ``ParameterError`` naming the first invalid parameter."""
     for name in _names(type(self)):
         _SPECS_BY_NAME[name].validate(getattr(self, name))
-    classes = self.classes()
+    classes = None if self.fewshot_support_dir else self.classes()
     if self.fewshot_support_dir and self.inference_precision == "int8":
         raise ParameterError(
             "fewshot_support_dir needs inference_precision fp32 (taught classes change the "

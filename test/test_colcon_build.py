@@ -40,6 +40,8 @@ def test_console_scripts_installed_where_ros2_run_looks(colcon_install: Path, sc
         f"share/{PACKAGE}/config/dds/fastdds_large_images.xml",
         f"share/{PACKAGE}/config/motion/two_stream_davis.yaml",
         f"share/{PACKAGE}/config/train/ablation/lraspp_ce.yaml",
+        f"share/{PACKAGE}/config/train/zoo/lraspp_lite0.yaml",
+        f"share/{PACKAGE}/config/fewshot/protocol.yaml",
         f"share/{PACKAGE}/config/instances/maskrcnn_camvid.yaml",
         f"share/{PACKAGE}/launch/driving_sim.launch.py",
         f"share/{PACKAGE}/config/driving/sim_bridge.yaml",
@@ -58,6 +60,8 @@ def test_python_package_carries_checkpoint_and_samples(colcon_install: Path) -> 
     assert len(installed) == 1, f"installed python package: {installed}"
     package = installed[0]
     assert (package / "checkpoints" / "lraspp_camvid.pt").is_file()
+    assert (package / "checkpoints" / "lraspp_camvid_int8.onnx").is_file()
+    assert (package / "checkpoints" / "fewshot" / "lraspp_cosine_base8.pt").is_file()
     assert (package / "checkpoints" / "motion" / "two_stream_fold_a.pt").is_file()
     assert sorted((package / "samples" / "camvid" / "images").glob("*.jpg"))
     assert (package / "nodes" / "segmentation_node.py").is_file()

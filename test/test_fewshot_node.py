@@ -130,7 +130,6 @@ def test_a_class_taught_at_run_time(ros: RosHarness, start_node, tmp_path: Path)
     args = (
         "-r", f"__ns:=/{NAMESPACE}",
         "-p", f"fewshot_support_dir:={support}",
-        "-p", "class_names:=[]",
         "-p", "inference_backend:=torch",
         "-p", "num_threads:=1",
     )  # fmt: skip

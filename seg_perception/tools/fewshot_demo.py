@@ -100,7 +100,6 @@ def run_fewshot_demo(args: argparse.Namespace) -> int:
         "--params-file", str(config_file("segmentation.yaml")),
         "-r", f"image:={INPUT_TOPIC}",
         "-p", f"device:={args.device}",
-        "-p", "class_names:=[]",
         "-p", f"fewshot_support_dir:={support.resolve()}",
         "-p", f"fewshot_state_file:={state.resolve()}",
     ]  # fmt: skip
