@@ -11,7 +11,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arg_types import positive_int
+from .arg_types import positive_int, thread_count
+
+
+def _alpha_list(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
+    if not values or any(not 0.0 <= v <= 1.0 for v in values):
+        raise argparse.ArgumentTypeError(f"alphas must be in [0, 1], got {text!r}")
+    return values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,11 +32,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", help="folder holding camvid/ (else $SEG_PERCEPTION_DATA)")
     parser.add_argument("--episodes", type=positive_int, help="episodes (default: protocol's)")
     parser.add_argument("--limit", type=positive_int, help="only the first N query frames")
+    parser.add_argument(
+        "--alphas",
+        type=_alpha_list,
+        help="adaptation values to score (default: the protocol's ablation and its alpha)",
+    )
     parser.add_argument("--out", default="out/fewshot", help="output folder")
+    parser.add_argument("--threads", type=thread_count, default=0, help="torch CPU threads")
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
+    from tqdm import tqdm
 
     from ..checkpoint import load_model
     from ..classes import CAMVID
@@ -42,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from ..package_files import config_file
     from ..pipeline import SegmentationPipeline
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     protocol = load_protocol(args.protocol or config_file("fewshot/protocol.yaml"))
     for fold in args.fold:
         if not 0 <= fold < len(protocol.folds):
@@ -49,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     data_root = resolve_data_root(args.data_root)
     shots_list = args.shots or list(protocol.shots)
     episodes = args.episodes or protocol.episodes
-    alphas = sorted({*protocol.alphas, protocol.alpha})
+    alphas = sorted({*(args.alphas or protocol.alphas), protocol.alpha})
     size = tuple(protocol.input_size)
     support_splits = [s for s in protocol.support_splits if s != args.split]
 
@@ -88,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         }
         for shots in shots_list:
             results = []
-            for episode in range(episodes):
+            for episode in tqdm(range(episodes), desc=f"fold {fold}, {shots}-shot episodes"):
                 seed = (protocol.seed, fold, shots, episode)
                 keep = shown if episode == 0 else ()
                 results.append(
