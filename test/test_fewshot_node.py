@@ -95,18 +95,20 @@ class FewShotRig:
     def taught(self) -> list[str]:
         return self.class_lists[-1]["taught"] if self.class_lists else None
 
-    def car_share(self, since: float, class_id: int) -> float:
-        """Share of the query frames' car pixels labelled ``class_id``, over the labels
-        received after ``since``."""
-        hits = total = 0
+    def car_scores(self, since: float, class_id: int) -> tuple[float, float]:
+        """Over the labels received after ``since``: the share of the query frames' car
+        pixels labelled ``class_id``, and the IoU of ``class_id`` with CamVid's Car."""
+        hits = total = union = 0
         for received, msg in self.labels:
             if received < since:
                 continue
             truth = self.frames[msg.header.stamp.sec][2]
             labels = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.width)
-            hits += int((labels[truth == CAR] == class_id).sum())
-            total += int((truth == CAR).sum())
-        return hits / total if total else 0.0
+            scored, car, taught = truth != 255, truth == CAR, labels == class_id
+            hits += int((taught & car).sum())
+            total += int(car.sum())
+            union += int(((taught | car) & scored).sum())
+        return (hits / total if total else 0.0), (hits / union if union else 0.0)
 
     def destroy(self) -> None:
         for subscription in self.subscriptions:
@@ -141,7 +143,7 @@ def test_a_class_taught_at_run_time(ros: RosHarness, start_node, tmp_path: Path)
         base = [c["name"] for c in rig.class_lists[-1]["classes"]]
         assert "Car" not in base and rig.taught() == [], rig.class_lists[-1]
         new_id = len(base)
-        assert rig.car_share(0.0, new_id) == 0.0
+        assert rig.car_scores(0.0, new_id) == (0.0, 0.0)
 
         _write_support(support, frames, "Car", SUPPORT_FRAMES, CAR)
         asked = time.monotonic()
@@ -155,8 +157,9 @@ def test_a_class_taught_at_run_time(ros: RosHarness, start_node, tmp_path: Path)
         times = [t for t, _ in rig.labels if t >= asked - 1.0]
         longest_gap = max(np.diff(times)) if len(times) > 1 else float("inf")
         assert longest_gap < 5.0, f"labels stopped for {longest_gap:.1f} s during the sync"
-        share = rig.car_share(learnt_at + 0.5, new_id)
+        share, iou = rig.car_scores(learnt_at + 0.5, new_id)
         assert share > 0.4, f"only {share:.0%} of the car pixels got the taught class"
+        assert iou > 0.15, f"taught class IoU with the cars {iou:.0%} (share {share:.0%})"
         colour = rig.class_lists[-1]["classes"][new_id]["color"]
         assert colour not in [c["color"] for c in rig.class_lists[-1]["classes"][:new_id]]
 

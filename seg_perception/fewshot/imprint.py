@@ -109,14 +109,22 @@ def read_support_folder(folder: str | Path) -> dict[str, list[SupportPair]]:
 
 
 def new_class_colour(name: str, taken: Sequence[Sequence[int]]) -> tuple[int, int, int]:
-    """A saturated colour for ``name`` (stable: from its hash), not already taken."""
+    """A saturated colour for ``name`` (stable: from its hash), the first of a golden-
+    ratio hue walk at least 100 RGB levels from every taken colour (else the farthest)."""
     hue = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) / 2**32
+    used = np.asarray(taken, dtype=np.float64).reshape(-1, 3)
+    best, best_distance = None, -1.0
     for step in range(64):
         r, g, b = colorsys.hsv_to_rgb((hue + step * 0.618034) % 1.0, 0.9, 0.95)
         colour = (round(255 * r), round(255 * g), round(255 * b))
-        if list(colour) not in [list(c) for c in taken]:
+        distance = float(np.min(np.linalg.norm(used - colour, axis=1))) if len(used) else 1e9
+        if distance >= 100:
             return colour
-    raise SupportError("no free colour left for a new class")
+        if distance > best_distance:
+            best, best_distance = colour, distance
+    if best_distance <= 0:
+        raise SupportError("no free colour left for a new class")
+    return best
 
 
 def imprint_classes(
