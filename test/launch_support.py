@@ -70,7 +70,7 @@ def launch_env(base: dict[str, str], release: LaunchRelease, install: Path) -> d
     env["AMENT_PREFIX_PATH"] = os.pathsep.join(p for p in prefixes if p)
     env["PYTHONUNBUFFERED"] = "1"
     env["RCUTILS_COLORIZED_OUTPUT"] = "0"
-    env.setdefault("SEG_PERCEPTION_SIGTERM_TIMEOUT", "30")  # a clean exit, however loaded
+    env.setdefault("SEG_PERCEPTION_SIGTERM_TIMEOUT", "60")  # a clean exit, however loaded
     return env
 
 
@@ -99,7 +99,7 @@ class LaunchRun:
             time.sleep(0.2)
         return None
 
-    def stop(self, timeout: float = 90.0) -> int:
+    def stop(self, timeout: float = 150.0) -> int:
         """SIGINT (what Ctrl-C sends ``ros2 launch``); the exit code, or -9 if it hung."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
