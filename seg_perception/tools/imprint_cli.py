@@ -34,8 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..checkpoint import load_checkpoint, load_model, save_checkpoint
-    from ..classes import ClassSet
+    from ..checkpoint import checkpoint_classes, load_checkpoint, load_model, save_checkpoint
     from ..fewshot.imprint import imprint_classes, read_support_folder, remove_classes
     from .bench import _size
 
@@ -45,15 +44,7 @@ def run(args: argparse.Namespace) -> int:
     supports = read_support_folder(args.support) if args.support else {}
     payload = load_checkpoint(args.checkpoint)
     model, _ = load_model(args.checkpoint)
-    names = tuple(payload["class_names"])
-    palette = payload.get("palette")
-    if palette is None:
-        from ..classes import CAMVID
-
-        palette = CAMVID.colors if names == CAMVID.names else None
-    if palette is None:
-        raise ValueError(f"checkpoint {args.checkpoint} has no palette for its classes")
-    classes = ClassSet(names, tuple(tuple(int(v) for v in c) for c in palette))
+    classes = checkpoint_classes(args.checkpoint)
     if args.remove:
         classes = remove_classes(model, classes, args.remove)
     extended = imprint_classes(model, classes, supports, size, args.alpha)
