@@ -50,6 +50,9 @@ MOTION_CHECKPOINTS = {
     model: tuple(CHECKPOINT_DIR / "motion" / f"{model}_fold_{fold}.pt" for fold in "ab")
     for model in ("two_stream", "appearance")
 }
+# VOS parents (train-vos-parent): one object logit, one per DAVIS fold; OSVOS / OnAVOS
+# fine-tune a copy on a target's first mask
+VOS_PARENT_CHECKPOINTS = tuple(CHECKPOINT_DIR / "vos" / f"parent_fold_{fold}.pt" for fold in "ab")
 
 # few-shot base model (cosine classifiers, CamVid without Car, Pedestrian, SignSymbol):
 # the node's default checkpoint when fewshot_support_dir is set

@@ -43,6 +43,14 @@ VERBS = {
         "seg_perception.tools.bench_motion_cli",
         "optical flow and two-stream latency at several frame sizes",
     ),
+    "train-vos-parent": (
+        "seg_perception.tools.train_vos_parent_cli",
+        "train the video-object parent network (binary foreground) on a DAVIS fold",
+    ),
+    "eval-vos": (
+        "seg_perception.tools.eval_vos_cli",
+        "OSVOS / OnAVOS on DAVIS 2016: first-frame mask, J and F per sequence",
+    ),
     "train-instances": (
         "seg_perception.tools.train_instances_cli",
         "train Mask R-CNN on CamVid's derived instances",

@@ -47,6 +47,15 @@ def torch_one_thread() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
+def davis_root() -> Path:
+    """The data root holding davis2016/, or a skip saying it is missing."""
+    value = os.environ.get("SEG_PERCEPTION_DATA")
+    if not value or not (Path(value) / "davis2016" / "JPEGImages").is_dir():
+        pytest.skip("SEG_PERCEPTION_DATA does not hold davis2016/")
+    return Path(value)
+
+
+@pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
 

@@ -6,7 +6,6 @@ Reads DAVIS 2016 from ``$SEG_PERCEPTION_DATA`` (skipped when unset).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +30,6 @@ FOLDS = {"a": ["blackswan"], "b": ["camel"]}
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
-@pytest.fixture(scope="module")
-def data_root() -> Path:
-    value = os.environ.get("SEG_PERCEPTION_DATA")
-    if not value or not (Path(value) / "davis2016" / "JPEGImages").is_dir():
-        pytest.skip("SEG_PERCEPTION_DATA does not hold davis2016/")
-    return Path(value)
-
-
 def tiny_config(out_dir: Path, use_flow: bool = True) -> MotionTrainConfig:
     return MotionTrainConfig(
         folds=FOLDS,
@@ -53,9 +44,9 @@ def tiny_config(out_dir: Path, use_flow: bool = True) -> MotionTrainConfig:
 
 
 @pytest.fixture(scope="module")
-def fold_checkpoints(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+def fold_checkpoints(davis_root: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     out = tmp_path_factory.mktemp("motion")
-    return [train_motion(tiny_config(out), data_root, fold, device="cpu") for fold in FOLDS]
+    return [train_motion(tiny_config(out), davis_root, fold, device="cpu") for fold in FOLDS]
 
 
 def test_training_writes_a_held_out_record(fold_checkpoints: list[Path]) -> None:
@@ -87,9 +78,9 @@ def test_frozen_appearance_stays_the_bundled_model(fold_checkpoints: list[Path])
 
 
 def test_eval_motion_scores_each_sequence_held_out(
-    fold_checkpoints: list[Path], data_root: Path, tmp_path: Path
+    fold_checkpoints: list[Path], davis_root: Path, tmp_path: Path
 ) -> None:
-    args = ["eval-motion", "--data-root", str(data_root), "--out", str(tmp_path)]
+    args = ["eval-motion", "--data-root", str(davis_root), "--out", str(tmp_path)]
     args += ["--sequences", "blackswan", "camel", "--frame-limit", "4"]
     for path in fold_checkpoints:
         args += ["--checkpoint", str(path)]
@@ -109,9 +100,9 @@ def test_eval_motion_scores_each_sequence_held_out(
 
 
 def test_eval_motion_refuses_a_trained_on_sequence(
-    fold_checkpoints: list[Path], data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+    fold_checkpoints: list[Path], davis_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    args = ["eval-motion", "--data-root", str(data_root), "--out", str(tmp_path)]
+    args = ["eval-motion", "--data-root", str(davis_root), "--out", str(tmp_path)]
     args += ["--sequences", "blackswan", "--checkpoint", str(fold_checkpoints[0])]
     assert main(args) == 2
     assert "every checkpoint was trained on blackswan" in capsys.readouterr().err
@@ -124,10 +115,12 @@ def test_assign_checkpoints() -> None:
         assign_checkpoints(payloads, ["z"])
 
 
-def test_pipeline_first_frame_has_no_motion(fold_checkpoints: list[Path], data_root: Path) -> None:
+def test_pipeline_first_frame_has_no_motion(
+    fold_checkpoints: list[Path], davis_root: Path
+) -> None:
     model, payload = load_model(fold_checkpoints[1])
     pipeline = MotionPipeline(model, tuple(payload["input_size"]), FlowEstimator(), device="cpu")
-    sequence = load_sequence(data_root, "blackswan")
+    sequence = load_sequence(davis_root, "blackswan")
     first = pipeline(sequence.frame(0), 0.0)
     assert first.foreground is None and first.flow is None
     second = pipeline(sequence.frame(1), 1 / 24)
@@ -136,11 +129,11 @@ def test_pipeline_first_frame_has_no_motion(fold_checkpoints: list[Path], data_r
     assert pipeline(sequence.frame(2), 0.0).foreground is None  # stamp went back: reset
 
 
-def test_single_stream_pipeline_needs_no_previous_frame(data_root: Path, tmp_path: Path) -> None:
+def test_single_stream_pipeline_needs_no_previous_frame(davis_root: Path, tmp_path: Path) -> None:
     config = tiny_config(tmp_path, use_flow=False)
-    model, payload = load_model(train_motion(config, data_root, "a", device="cpu"))
+    model, payload = load_model(train_motion(config, davis_root, "a", device="cpu"))
     pipeline = MotionPipeline(model, tuple(payload["input_size"]), FlowEstimator(), device="cpu")
-    result = pipeline(load_sequence(data_root, "camel").frame(0), 0.0)
+    result = pipeline(load_sequence(davis_root, "camel").frame(0), 0.0)
     assert result.foreground is not None and result.flow is None
     assert "flow" not in result.timings_ms
 
@@ -154,13 +147,13 @@ def test_foreground_loss_hand_case() -> None:
     assert foreground_loss(logits, masks).item() == pytest.approx(np.log(2) + 1 / 3)
 
 
-def test_shipped_motion_configs(data_root: Path) -> None:
+def test_shipped_motion_configs(davis_root: Path) -> None:
     configs = [load_motion_config(p) for p in sorted((REPO / "config" / "motion").glob("*.yaml"))]
     assert {c.use_flow for c in configs} == {True, False}
     for config in configs:
         folds = list(config.folds.values())
         assert [len(f) for f in folds] == [10, 10]
-        assert sorted(folds[0] + folds[1]) == davis_sequences(data_root)
+        assert sorted(folds[0] + folds[1]) == davis_sequences(davis_root)
 
 
 def test_motion_config_validation() -> None:
@@ -172,8 +165,8 @@ def test_motion_config_validation() -> None:
         MotionTrainConfig(folds=FOLDS).training_sequences("c")
 
 
-def test_bench_motion_reports_each_size(data_root: Path, tmp_path: Path) -> None:
-    args = ["bench-motion", "--data-root", str(data_root), "--frames", "5"]
+def test_bench_motion_reports_each_size(davis_root: Path, tmp_path: Path) -> None:
+    args = ["bench-motion", "--data-root", str(davis_root), "--frames", "5"]
     assert main([*args, "--sizes", "96x64", "128x96", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "bench_motion.json").read_text())
     assert set(report["sizes"]) == {"96x64", "128x96"}
@@ -185,12 +178,12 @@ def test_bench_motion_reports_each_size(data_root: Path, tmp_path: Path) -> None
 
 
 def test_bag_eval_writes_motion_and_flow(
-    fold_checkpoints: list[Path], data_root: Path, tmp_path: Path
+    fold_checkpoints: list[Path], davis_root: Path, tmp_path: Path
 ) -> None:
     from seg_perception.bags.bag_reader import BagReader
     from seg_perception.bags.image_messages import message_to_rgb
 
-    frames = data_root / "davis2016" / "JPEGImages" / "480p" / "camel"
+    frames = davis_root / "davis2016" / "JPEGImages" / "480p" / "camel"
     bag = tmp_path / "camel.mcap"
     make = ["bag-make", "--images", str(frames), "--out", str(bag), "--rate", "24"]
     assert main([*make, "--limit", "4", "--encoding", "jpeg"]) == 0

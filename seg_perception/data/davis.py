@@ -6,6 +6,7 @@ Public download: https://davischallenge.org/davis2016/code.html (``DAVIS-data.zi
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,13 @@ import numpy as np
 
 from .camvid import read_rgb
 
-__all__ = ["DavisSequence", "davis_sequences", "load_sequence", "read_mask"]
+__all__ = [
+    "DavisSequence",
+    "check_sequence_names",
+    "davis_sequences",
+    "load_sequence",
+    "read_mask",
+]
 
 
 def _davis_folder(data_root: str | os.PathLike) -> Path:
@@ -31,6 +38,24 @@ def davis_sequences(data_root: str | os.PathLike) -> list[str]:
     """Names of the sequences present, sorted."""
     frames = _davis_folder(data_root) / "JPEGImages" / "480p"
     return sorted(p.name for p in frames.iterdir() if p.is_dir())
+
+
+def check_sequence_names(data_root: str | os.PathLike, names: list[str] | None) -> list[str]:
+    """``names`` (all sequences when empty), each checked to exist.
+
+    Raises:
+        ValueError: an unknown name, with the closest existing one as a hint.
+    """
+    available = davis_sequences(data_root)
+    unknown = [name for name in names or () if name not in available]
+    if unknown:
+        hints = [difflib.get_close_matches(name, available, n=1) for name in unknown]
+        named = ", ".join(
+            name + (f" (did you mean {hint[0]}?)" if hint else "")
+            for name, hint in zip(unknown, hints, strict=True)
+        )
+        raise ValueError(f"unknown DAVIS sequence {named}; {data_root} has {len(available)}")
+    return list(names) if names else available
 
 
 def read_mask(path: str | os.PathLike) -> np.ndarray:

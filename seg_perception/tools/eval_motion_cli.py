@@ -8,11 +8,10 @@ two-stream and appearance-only. Writes ``<out>/metrics.json`` and a bar chart.
 from __future__ import annotations
 
 import argparse
-import difflib
 from pathlib import Path
 
 from ..checkpoint import MOTION_CHECKPOINTS
-from .arg_types import positive_int, thread_count
+from .davis_args import add_davis_eval_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,25 +21,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="motion checkpoint; repeat for each fold (default: the bundled models)",
     )
-    parser.add_argument(
-        "--data-root", help="folder holding davis2016/ (else $SEG_PERCEPTION_DATA)"
-    )
-    parser.add_argument("--sequences", nargs="*", help="score only these (default: all)")
     parser.add_argument("--out", default="out/eval_motion", help="output folder")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument(
-        "--frame-limit", type=positive_int, help="frames per sequence (smoke runs)"
-    )
-    parser.add_argument(
-        "--threads", type=thread_count, default=0, help="torch CPU threads (0 = default)"
-    )
+    add_davis_eval_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..data import resolve_data_root
-    from ..data.davis import davis_sequences
+    from ..data.davis import check_sequence_names
     from ..evaluation.motion_eval import score_checkpoints
     from ..evaluation.motion_report import motion_figure, summarise
     from ..io_utils import write_json
@@ -49,16 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     data_root = resolve_data_root(args.data_root)
-    available = davis_sequences(data_root)
-    unknown = [name for name in args.sequences or () if name not in available]
-    if unknown:
-        hints = [difflib.get_close_matches(name, available, n=1) for name in unknown]
-        named = ", ".join(
-            name + (f" (did you mean {hint[0]}?)" if hint else "")
-            for name, hint in zip(unknown, hints, strict=True)
-        )
-        raise ValueError(f"unknown DAVIS sequence {named}; {data_root} has {len(available)}")
-    sequences = args.sequences or available
+    sequences = check_sequence_names(data_root, args.sequences)
     groups = (
         {"custom": [Path(p) for p in args.checkpoint]}
         if args.checkpoint

@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from .arg_types import positive_int
+from .davis_args import add_fold_training_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="motion YAML (config/motion/*.yaml)")
-    parser.add_argument("--fold", required=True, help="fold to train on (the other is tested)")
-    parser.add_argument(
-        "--data-root", help="folder holding davis2016/ (else $SEG_PERCEPTION_DATA)"
-    )
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/fold_F/last.pt")
-    parser.add_argument("--out-dir", help="override the config's out_dir")
-    parser.add_argument("--epochs", type=positive_int, help="override the config's epochs")
-    parser.add_argument(
-        "--frame-limit", type=positive_int, help="frames per sequence (smoke runs)"
-    )
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    add_fold_training_arguments(parser, "motion YAML (config/motion/*.yaml)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..motion import DIS_PRESETS, FLOW_METHODS
 from .config import load_config
+from .davis_folds import check_folds, fold_sequences
 
 __all__ = ["MotionTrainConfig", "load_motion_config"]
 
@@ -38,13 +39,7 @@ class MotionTrainConfig:
 
     def __post_init__(self) -> None:
         self.input_size = tuple(self.input_size)  # type: ignore[assignment]
-        if len(self.folds) < 2:
-            raise ValueError("folds needs at least two named folds of sequences")
-        seen: set[str] = set()
-        for names in self.folds.values():
-            if seen & set(names):
-                raise ValueError(f"folds overlap: {', '.join(sorted(seen & set(names)))}")
-            seen |= set(names)
+        check_folds(self.folds)
         if self.flow_method not in FLOW_METHODS:
             raise ValueError(f"unknown flow_method {self.flow_method!r}")
         if self.flow_preset not in DIS_PRESETS:
@@ -55,9 +50,7 @@ class MotionTrainConfig:
             raise ValueError(f"input_size {self.input_size} is too small")
 
     def training_sequences(self, fold: str) -> list[str]:
-        if fold not in self.folds:
-            raise ValueError(f"unknown fold {fold!r}; choose from {', '.join(self.folds)}")
-        return list(self.folds[fold])
+        return fold_sequences(self.folds, fold)
 
 
 def load_motion_config(path: str | os.PathLike, **overrides: Any) -> MotionTrainConfig:
