@@ -146,6 +146,15 @@ class FramePipeline:
                 values.update(extra())
         return values
 
+    def stage_values(self) -> dict[str, str]:
+        """Each optional stage's own diagnostics values (e.g. the VOS target's state)."""
+        values: dict[str, str] = {}
+        for stage in self.optional:
+            extra = getattr(stage, "values", None)
+            if extra is not None:
+                values.update(extra())
+        return values
+
     def latency(self) -> tuple[float, dict[str, dict[str, float]]]:
         """Output fps and per-timing-key latency summary (mean, p50, p90, p99)."""
         with self._lock:

@@ -28,6 +28,7 @@ from seg_perception.vos import (
 )
 from seg_perception.vos.foreground_loss import masked_foreground_loss
 from seg_perception.vos.foreground_net import upsample_probability
+from seg_perception.vos.target_tracker import TargetTracker, VOSInitError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -205,3 +206,42 @@ def test_eval_vos_one_line_errors(
     assert "did you mean camel?" in err and len(err.splitlines()) == 1
     assert main([*base, "--checkpoint", str(DEFAULT_CHECKPOINT), "--sequences", "camel"]) == 2
     assert "not a VOS parent" in capsys.readouterr().err
+
+
+def test_target_tracker_states(parent: torch.nn.Module) -> None:
+    params = OnlineParams(input_size=(128, 96), finetune_steps=30, finetune_lr=1e-3)
+    notes: list[str] = []
+    tracker = TargetTracker(parent, params, buffer_frames=3, log=notes.append)
+    rgb, mask = _scene(0)
+    with pytest.raises(VOSInitError, match="no frame received yet"):
+        tracker.request_init((1, 0), mask)
+    for k in range(4):
+        tracker.remember((1, k), rgb)
+    assert tracker.track(rgb) is None and tracker.status()["vos_state"] == "idle"
+    with pytest.raises(
+        VOSInitError, match=r"the last 3 frames run from 1.000000001 to 1.000000003"
+    ):
+        tracker.request_init((1, 0), mask)  # pushed out of the buffer
+    for bad, reason in (
+        (mask[:10], "the mask is 128x10"),
+        (~mask & False, "empty"),
+        (mask | True, "whole"),
+    ):
+        with pytest.raises(VOSInitError, match=reason):
+            tracker.request_init((1, 3), bad)
+        assert reason in tracker.status()["vos_last_error"]
+    tracker.request_init((1, 3), mask)
+    assert tracker.status()["vos_state"].startswith("fine-tuning")
+    assert "vos_last_error" not in tracker.status()
+    assert tracker.wait_idle(120.0)
+    assert (
+        tracker.status()["vos_state"] == "tracking" and "vos_finetune_seconds" in tracker.status()
+    )
+    later, truth = _scene(20)
+    assert region_j(tracker.track(later), truth) > 0.6
+    tracker.request_init((1, 3), mask)  # replaced at once: no mask until it is learnt again
+    assert tracker.track(later) is None
+    tracker.reset()
+    assert tracker.wait_idle(120.0)
+    assert tracker.track(later) is None and tracker.status()["vos_state"] == "idle"
+    assert tracker.status()["vos_inits"] == "2" and any("tracking" in n for n in notes)

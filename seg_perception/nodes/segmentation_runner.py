@@ -1,7 +1,8 @@
 """The segmentation node's ROS side, for a plain or a lifecycle (managed) node.
 
-``configure`` builds the frame pipeline, one publisher per pipeline output and the class
-services (``~/class_names``, few-shot ``~/fewshot/sync``);
+``configure`` builds the frame pipeline, one publisher per pipeline output, the class
+services (``~/class_names``, few-shot ``~/fewshot/sync``) and, in video-object mode,
+``~/vos/init`` and ``~/vos/reset``;
 ``activate`` subscribes the camera and starts the worker; ``deactivate`` stops both;
 ``cleanup`` frees the pipeline. Everything a frame goes through is in
 ``frame_pipeline``; this module only maps outputs to publishers and reports.
@@ -26,6 +27,7 @@ from .class_services import ClassServices
 from .diagnostics import diagnostic_array
 from .qos import image_publisher_qos, image_subscription_qos
 from .ros_image import array_to_image_msg
+from .vos_topics import VOSTopics
 
 __all__ = ["SegmentationRunner"]
 
@@ -68,6 +70,7 @@ class SegmentationRunner:
         self._diagnostics_pub = None
         self._diagnostics_timer = None
         self.class_services: ClassServices | None = None
+        self.vos_topics: VOSTopics | None = None
         node.add_on_set_parameters_callback(self._on_set_parameters)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -84,6 +87,7 @@ class SegmentationRunner:
                 kind, f"~/{output.topic}", qos
             )
         self.class_services = ClassServices(self.node, self.params, self.frames)
+        self.vos_topics = VOSTopics.attach(self.node, self.frames, self.params.max_input_pixels)
         self._diagnostics_pub = self.node.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._diagnostics_timer = self.node.create_timer(
             self.params.diagnostics_period, self.publish_diagnostics
@@ -134,6 +138,9 @@ class SegmentationRunner:
         if self.class_services is not None:
             self.class_services.destroy()
             self.class_services = None
+        if self.vos_topics is not None:
+            self.vos_topics.destroy()
+            self.vos_topics = None
         if self._diagnostics_timer is not None:
             self.node.destroy_timer(self._diagnostics_timer)
             self._diagnostics_timer = None
@@ -275,6 +282,7 @@ class SegmentationRunner:
                     "input_topic": topic,
                     "active": str(self.active),
                     **(self.class_services.diagnostics() if self.class_services else {}),
+                    **frames.stage_values(),
                 },
             )
         )

@@ -10,6 +10,7 @@ from .base import StageSpec
 from .crf import CRF_STAGE
 from .instances import INSTANCE_STAGE
 from .motion import MOTION_STAGE
+from .vos import VOS_STAGE
 
 __all__ = ["OPTIONAL_STAGES"]
 
@@ -17,4 +18,5 @@ OPTIONAL_STAGES: tuple[StageSpec, ...] = (
     CRF_STAGE,
     MOTION_STAGE,
     INSTANCE_STAGE,
+    VOS_STAGE,
 )
