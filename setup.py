@@ -29,6 +29,7 @@ setup(
         (f"share/{PACKAGE}/config/train/zoo", glob("config/train/zoo/*.yaml")),
         (f"share/{PACKAGE}/config/fewshot", glob("config/fewshot/*.yaml")),
         (f"share/{PACKAGE}/config/motion", glob("config/motion/*.yaml")),
+        (f"share/{PACKAGE}/config/motion/mobilenet", glob("config/motion/mobilenet/*.yaml")),
         (f"share/{PACKAGE}/config/vos", glob("config/vos/*.yaml")),
         (f"share/{PACKAGE}/config/driving", glob("config/driving/*.yaml")),
         (f"share/{PACKAGE}/config/instances", glob("config/instances/*.yaml")),

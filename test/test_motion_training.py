@@ -34,7 +34,7 @@ def tiny_config(out_dir: Path, use_flow: bool = True) -> MotionTrainConfig:
     return MotionTrainConfig(
         folds=FOLDS,
         use_flow=use_flow,
-        init_segmentation="default",
+        init_segmentation="mobilenet",
         input_size=(96, 64),
         epochs=1,
         batch_size=2,

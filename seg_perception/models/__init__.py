@@ -79,8 +79,10 @@ def build_model(
         **decoder_kwargs: passed to the decoder (e.g. ``aspp_channels``).
     """
     if name == TWO_STREAM:
-        if encoder is not None or in_channels != 3 or dilated is not None:
+        if encoder is not None or in_channels != 3:
             raise ValueError("two_stream takes appearance_encoder/motion_encoder instead")
+        if dilated is not None:
+            decoder_kwargs["dilated"] = dilated
         return TwoStreamSegmenter(num_classes, pretrained=pretrained, **decoder_kwargs)
     if name not in _DECODERS:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")

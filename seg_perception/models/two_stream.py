@@ -41,6 +41,8 @@ class TwoStreamSegmenter(nn.Module):
         appearance_encoder: dilated RGB encoder.
         motion_encoder: dilated 2-channel flow encoder.
         inter_channels: width of the LR-ASPP heads.
+        dilated: dilate both encoders' last stage (stride 16, as the MobileNetV3 models
+            were trained); False keeps stride 32 (the bundled EfficientNet-Lite0 model).
         pretrained: start each encoder that has ImageNet weights here
             (``PRETRAINED_ENCODERS``) from them; the flow encoder's first convolution is
             then adapted from the RGB filters.
@@ -53,13 +55,14 @@ class TwoStreamSegmenter(nn.Module):
         appearance_encoder: str = "mobilenet_v3_large",
         motion_encoder: str = "mobilenet_v3_small",
         inter_channels: int = 128,
+        dilated: bool = True,
         pretrained: bool = False,
     ):
         super().__init__()
         self.use_flow = use_flow
         self.appearance = build_encoder(
             appearance_encoder,
-            dilated=True,
+            dilated=dilated,
             pretrained=pretrained and appearance_encoder in PRETRAINED_ENCODERS,
         )
         low, high = self.appearance.channels["c3"], self.appearance.channels["c5"]
@@ -67,7 +70,7 @@ class TwoStreamSegmenter(nn.Module):
         self.motion = (
             build_encoder(
                 motion_encoder,
-                dilated=True,
+                dilated=dilated,
                 in_channels=2,
                 pretrained=pretrained and motion_encoder in PRETRAINED_ENCODERS,
             )

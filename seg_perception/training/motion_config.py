@@ -19,10 +19,16 @@ class MotionTrainConfig:
 
     folds: dict[str, list[str]] = field(default_factory=dict)  # fold name -> sequences
     use_flow: bool = True  # false: the single-stream (appearance-only) baseline
-    # segmentation checkpoint for the appearance encoder and semantic head; "default" is the
-    # bundled MobileNetV3-Large LR-ASPP (checkpoint.MOBILENET_CHECKPOINT), "" random weights
+    # segmentation checkpoint for the appearance encoder and semantic head: "default" is the
+    # node's bundled model (EfficientNet-Lite0 LR-ASPP, checkpoint.DEFAULT_CHECKPOINT),
+    # "mobilenet" the earlier MobileNetV3-Large one, "" random weights, else a path
     init_segmentation: str = "default"
     freeze_appearance: bool = True
+    # learning rate of the appearance encoder when it is not frozen (None: lr)
+    appearance_lr: float | None = None
+    # ImageNet weights for each EfficientNet-Lite encoder before the appearance stream is
+    # loaded: what the motion encoder starts from (its first convolution adapted to flow)
+    pretrained: bool = False
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {inter_channels: 64}
     input_size: tuple[int, int] = (432, 240)  # (width, height) the network sees
     flow_method: str = "dis"

@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..checkpoint import MOBILENET_CHECKPOINT, load_model, save_checkpoint
+from ..checkpoint import DEFAULT_CHECKPOINT, MOBILENET_CHECKPOINT, load_model, save_checkpoint
 from ..classes import CAMVID
 from ..data.davis_motion import DavisMotionFrames, load_motion_frames
 from ..models import TWO_STREAM, TwoStreamSegmenter, build_model
@@ -41,20 +41,32 @@ def foreground_loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
 def build_motion_model(config: MotionTrainConfig) -> TwoStreamSegmenter:
     """The model of a config, with the appearance stream loaded (and frozen) as asked."""
     model = build_model(
-        TWO_STREAM, CAMVID.num_classes, use_flow=config.use_flow, **config.model_kwargs
+        TWO_STREAM,
+        CAMVID.num_classes,
+        use_flow=config.use_flow,
+        pretrained=config.pretrained,
+        **config.model_kwargs,
     )
     if config.init_segmentation:
-        path = (
-            MOBILENET_CHECKPOINT
-            if config.init_segmentation == "default"
-            else config.init_segmentation
-        )
+        named = {"default": DEFAULT_CHECKPOINT, "mobilenet": MOBILENET_CHECKPOINT}
+        path = named.get(config.init_segmentation, config.init_segmentation)
         segmentation, _ = load_model(path, expected_classes=CAMVID)
         model.load_appearance_from(segmentation.state_dict())
     if config.freeze_appearance:
         for module in (model.appearance, model.semantic_head):
             module.requires_grad_(False)
     return model
+
+
+def _parameter_groups(model: TwoStreamSegmenter, config: MotionTrainConfig) -> list[dict]:
+    """The trainable parameters; the appearance encoder at ``appearance_lr`` if set."""
+    appearance = {id(p) for p in model.appearance.parameters()}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    own = [p for p in trainable if id(p) in appearance]
+    rest = [p for p in trainable if id(p) not in appearance]
+    if not own or config.appearance_lr is None:
+        return [{"params": trainable, "lr": config.lr}]
+    return [{"params": rest, "lr": config.lr}, {"params": own, "lr": config.appearance_lr}]
 
 
 def _set_train_mode(model: TwoStreamSegmenter, config: MotionTrainConfig) -> None:
@@ -107,11 +119,11 @@ def train_motion(
         generator=torch.Generator().manual_seed(config.seed),
     )
     model = build_motion_model(config).to(dev)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    groups = _parameter_groups(model, config)
+    optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
     total_steps = config.epochs * len(loader)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=0.1
+        optimizer, max_lr=[g["lr"] for g in groups], total_steps=total_steps, pct_start=0.1
     )
     start_epoch, last_path = 0, out_dir / "last.pt"
     if resume and last_path.is_file():
