@@ -198,3 +198,25 @@ def test_a_target_is_learnt_and_tracked(ros: RosHarness, start_node, davis_root)
         assert process.stop(timeout=30.0) == 0, process.report("no clean exit")
     finally:
         rig.destroy()
+
+
+def test_demo_vos_tracks_and_leaves_a_strip(davis_root, tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    argv = ["demo", "--vos", "--frames", "6", "--vos-finetune-steps", "30"]
+    argv += ["--data-root", str(davis_root), "--out-dir", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-m", "seg_perception", *argv],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads((tmp_path / "vos" / "summary.json").read_text())
+    assert summary["sequence"] == "camel" and summary["j_mean"] > 0.5, summary
+    assert summary["labels_while_learning"] > 0, summary
+    strip = cv2.imread(str(tmp_path / "vos" / "vos_strip.png"))
+    assert strip.shape == (240, 5 * 432, 3)

@@ -56,6 +56,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="teach the running node a class (Car) from two sample frames; before/after",
     )
+    parser.add_argument(
+        "--vos",
+        action="store_true",
+        help="track a DAVIS object from its first mask (needs --data-root or "
+        "$SEG_PERCEPTION_DATA with davis2016/)",
+    )
+    parser.add_argument("--sequence", default="camel", help="DAVIS sequence of --vos")
+    parser.add_argument("--data-root", help="folder holding davis2016/ (--vos)")
+    parser.add_argument(
+        "--vos-method", choices=("osvos", "onavos"), default="osvos", help="--vos method"
+    )
+    parser.add_argument(
+        "--vos-finetune-steps", type=positive_int, default=100, help="--vos fine-tuning steps"
+    )
+    parser.add_argument(
+        "--vos-timeout", type=positive_float, default=600.0, help="seconds to learn the target"
+    )
 
 
 def _save_png(path: Path, rgb: np.ndarray) -> None:
@@ -131,6 +148,10 @@ def run(args: argparse.Namespace) -> int:
         from .fewshot_demo import run_fewshot_demo
 
         return run_fewshot_demo(args)
+    if args.vos:
+        from .vos_demo import run_vos_demo
+
+        return run_vos_demo(args)
     frames = _bag_frames(args) if args.bag else load_camvid_sample(args.frames)
     if not frames:
         raise FileNotFoundError("the bundled CamVid sample is empty")
