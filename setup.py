@@ -31,6 +31,7 @@ setup(
         (f"share/{PACKAGE}/config/motion", glob("config/motion/*.yaml")),
         (f"share/{PACKAGE}/config/motion/mobilenet", glob("config/motion/mobilenet/*.yaml")),
         (f"share/{PACKAGE}/config/vos", glob("config/vos/*.yaml")),
+        (f"share/{PACKAGE}/config/vos/dev", glob("config/vos/dev/*.yaml")),
         (f"share/{PACKAGE}/config/driving", glob("config/driving/*.yaml")),
         (f"share/{PACKAGE}/config/instances", glob("config/instances/*.yaml")),
         (f"share/{PACKAGE}/config/rviz", glob("config/rviz/*.rviz")),

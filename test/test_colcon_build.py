@@ -39,6 +39,9 @@ def test_console_scripts_installed_where_ros2_run_looks(colcon_install: Path, sc
         f"share/{PACKAGE}/config/rviz/segmentation.rviz",
         f"share/{PACKAGE}/config/dds/fastdds_large_images.xml",
         f"share/{PACKAGE}/config/motion/two_stream_davis.yaml",
+        f"share/{PACKAGE}/config/motion/mobilenet/two_stream_davis.yaml",
+        f"share/{PACKAGE}/config/vos/osvos.yaml",
+        f"share/{PACKAGE}/config/vos/onavos.yaml",
         f"share/{PACKAGE}/config/train/ablation/lraspp_ce.yaml",
         f"share/{PACKAGE}/config/train/zoo/lraspp_lite0.yaml",
         f"share/{PACKAGE}/config/fewshot/protocol.yaml",
@@ -63,6 +66,7 @@ def test_python_package_carries_checkpoint_and_samples(colcon_install: Path) -> 
     assert (package / "checkpoints" / "lraspp_camvid_int8.onnx").is_file()
     assert (package / "checkpoints" / "fewshot" / "lraspp_cosine_base8.pt").is_file()
     assert (package / "checkpoints" / "motion" / "two_stream_fold_a.pt").is_file()
+    assert (package / "checkpoints" / "vos" / "parent_fold_a.pt").is_file()
     assert sorted((package / "samples" / "camvid" / "images").glob("*.jpg"))
     assert (package / "nodes" / "segmentation_node.py").is_file()
     assert (package / "checkpoints" / "maskrcnn_camvid.pt").is_file()
