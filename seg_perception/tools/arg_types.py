@@ -15,6 +15,8 @@ __all__ = [
     "unit_float",
     "jpeg_quality",
     "spec_type",
+    "positive_float_list",
+    "unit_float_list",
 ]
 
 
@@ -89,3 +91,24 @@ def spec_type(spec) -> Callable[[str], object]:
 
     parse.__name__ = spec.name  # argparse names the type in its message
     return parse
+
+
+def _float_list(text: str, accept: Callable[[float], bool], needs: str) -> list[float]:
+    """Comma-separated finite numbers, each passing ``accept`` (else: they ``needs``)."""
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
+    if not values or any(not math.isfinite(v) or not accept(v) for v in values):
+        raise argparse.ArgumentTypeError(f"needs {needs}, got {text!r}")
+    return values
+
+
+def positive_float_list(text: str) -> list[float]:
+    """``3,5,10``: positive finite numbers."""
+    return _float_list(text, lambda v: v > 0, "positive finite numbers")
+
+
+def unit_float_list(text: str) -> list[float]:
+    """``0,0.5,1``: numbers in [0, 1]."""
+    return _float_list(text, lambda v: 0.0 <= v <= 1.0, "numbers in [0, 1]")

@@ -12,18 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arg_types import positive_int, thread_count
+from .arg_types import positive_float_list, positive_int, thread_count
 from .refine_args import add_crf_arguments
-
-
-def _float_list(text: str) -> list[float]:
-    try:
-        values = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
-    if not values or any(not v > 0 or v == float("inf") for v in values):
-        raise argparse.ArgumentTypeError(f"needs positive finite numbers, got {text!r}")
-    return values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,13 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=positive_int, help="only the first N frames")
     parser.add_argument("--threads", type=thread_count, default=0, help="torch CPU threads")
     parser.add_argument(
-        "--weights", type=_float_list, default=[3.0, 5.0, 10.0], help="bilateral weights"
+        "--weights", type=positive_float_list, default=[3.0, 5.0, 10.0], help="bilateral weights"
     )
     parser.add_argument(
-        "--sxy", type=_float_list, default=[20.0, 50.0, 80.0], help="bilateral widths (pixels)"
+        "--sxy",
+        type=positive_float_list,
+        default=[20.0, 50.0, 80.0],
+        help="bilateral widths (pixels)",
     )
     parser.add_argument(
-        "--srgb", type=_float_list, default=[3.0, 5.0, 13.0], help="bilateral colour widths"
+        "--srgb",
+        type=positive_float_list,
+        default=[3.0, 5.0, 13.0],
+        help="bilateral colour widths",
     )
     add_crf_arguments(parser)
 

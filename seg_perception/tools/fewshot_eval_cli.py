@@ -11,17 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arg_types import positive_int, thread_count
-
-
-def _alpha_list(text: str) -> list[float]:
-    try:
-        values = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
-    if not values or any(not 0.0 <= v <= 1.0 for v in values):
-        raise argparse.ArgumentTypeError(f"alphas must be in [0, 1], got {text!r}")
-    return values
+from .arg_types import positive_int, thread_count, unit_float_list
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=positive_int, help="only the first N query frames")
     parser.add_argument(
         "--alphas",
-        type=_alpha_list,
+        type=unit_float_list,
         help="adaptation values to score (default: the protocol's ablation and its alpha)",
     )
     parser.add_argument("--out", default="out/fewshot", help="output folder")
