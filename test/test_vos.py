@@ -111,6 +111,19 @@ def test_osvos_learns_the_first_mask_and_leaves_the_parent(parent: torch.nn.Modu
         assert torch.equal(value, before[key]), key
 
 
+def test_osvos_with_the_dense_crf(parent: torch.nn.Module) -> None:
+    params = OnlineParams(input_size=(128, 96), finetune_steps=40, finetune_lr=1e-3, crf=True)
+    segmenter = VideoObjectSegmenter(parent, params)
+    rgb, mask = _scene(0)
+    segmenter.init(rgb, mask)
+    later, truth = _scene(30)
+    probability = segmenter.segment(later)
+    assert probability.shape == (96, 128) and 0.0 <= probability.min() <= probability.max() <= 1.0
+    assert region_j(upsample_probability(probability, truth.shape) > 0.5, truth) > 0.6
+    with pytest.raises(ValueError, match="crf_widths"):
+        OnlineParams(crf=True, crf_appearance_srgb=0.0)
+
+
 def test_init_rejects_bad_targets(parent: torch.nn.Module) -> None:
     segmenter = VideoObjectSegmenter(parent, OnlineParams(input_size=(128, 96), finetune_steps=1))
     rgb, mask = _scene(0)

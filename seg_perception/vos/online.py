@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..data.transforms import TrainTransform
+from ..refine.dense_crf import CRFParams, DenseCRF
 from .foreground_loss import masked_foreground_loss
 from .foreground_net import freeze_batchnorm, freeze_early_stages, network_input
 from .online_targets import online_targets
@@ -50,7 +51,26 @@ class OnlineParams:
     positive_threshold: float = 0.97
     erosion: int = 5  # pixels at the network size
     negative_distance: float = 0.2  # fraction of the diagonal, from the last mask
+    # dense CRF over (background, object) and the frame at the network size: sharper
+    # edges along colour boundaries (refine/dense_crf.py; needs pydensecrf2)
+    crf: bool = False
+    crf_iterations: int = 5
+    crf_smoothness_weight: float = 3.0
+    crf_smoothness_sxy: float = 3.0
+    crf_appearance_weight: float = 5.0
+    crf_appearance_sxy: float = 50.0
+    crf_appearance_srgb: float = 3.0
     seed: int = 0
+
+    def crf_params(self) -> CRFParams:
+        return CRFParams(
+            self.crf_iterations,
+            self.crf_smoothness_weight,
+            self.crf_smoothness_sxy,
+            self.crf_appearance_weight,
+            self.crf_appearance_sxy,
+            self.crf_appearance_srgb,
+        )
 
     def __post_init__(self) -> None:
         for name in ("input_size", "scale_range"):  # YAML gives lists
@@ -69,6 +89,12 @@ class OnlineParams:
             "negative_distance": 0 < self.negative_distance < 1,
             "input_size": min(self.input_size) >= 32,
             "scale_range": 0 < self.scale_range[0] <= self.scale_range[1],
+            "crf_iterations": self.crf_iterations >= 1,
+            "crf_weights": min(self.crf_smoothness_weight, self.crf_appearance_weight) >= 0,
+            "crf_widths": min(
+                self.crf_smoothness_sxy, self.crf_appearance_sxy, self.crf_appearance_srgb
+            )
+            > 0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -106,6 +132,7 @@ class VideoObjectSegmenter:
             params.color_jitter,
             rng=np.random.default_rng(params.seed),
         )
+        self._crf = DenseCRF(params.crf_params()) if params.crf else None
         self._first: tuple[np.ndarray, np.ndarray] | None = None
         self._last_mask: np.ndarray | None = None
         self._frames = 0
@@ -175,9 +202,17 @@ class VideoObjectSegmenter:
         """(h, w) float32 object probability of the next frame at the network size."""
         if self._first is None:
             raise RuntimeError("init() must be called with the first mask before segment()")
-        image = network_input(rgb, self.params.input_size).to(self.device)
+        size = self.params.input_size
+        small = (
+            rgb
+            if (rgb.shape[1], rgb.shape[0]) == size
+            else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        )
+        image = network_input(small, size).to(self.device)
         with torch.inference_mode():
             probability = torch.sigmoid(self.model(image)["out"])[0, 0].float().cpu().numpy()
+        if self._crf is not None:
+            probability = self._crf(np.stack([1.0 - probability, probability]), small)[1]
         self._frames += 1
         if self.params.online and self._frames % self.params.adapt_every == 0:
             self._adapt(image, probability)
