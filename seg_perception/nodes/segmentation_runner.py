@@ -87,7 +87,12 @@ class SegmentationRunner:
                 kind, f"~/{output.topic}", qos
             )
         self.class_services = ClassServices(self.node, self.params, self.frames)
-        self.vos_topics = VOSTopics.attach(self.node, self.frames, self.params.max_input_pixels)
+        self.vos_topics = VOSTopics.attach(
+            self.node,
+            self.frames,
+            self.params,
+            lambda msg: _decode(msg, self.params.max_input_pixels),
+        )
         self._diagnostics_pub = self.node.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._diagnostics_timer = self.node.create_timer(
             self.params.diagnostics_period, self.publish_diagnostics
@@ -152,6 +157,8 @@ class SegmentationRunner:
     # -- per frame ---------------------------------------------------------------------
     def _on_image(self, msg: Image | CompressedImage) -> None:
         self._last_frame_at = time.monotonic()
+        if self.vos_topics is not None:
+            self.vos_topics.remember(msg)
         self.worker.submit(msg)
 
     def _process(self, msg: Image | CompressedImage) -> None:
@@ -166,6 +173,8 @@ class SegmentationRunner:
             lambda frame, outputs: self._publish(msg, outputs),
         )
         if outcome.status != "processed":
+            if not self.node.context.ok():
+                return  # shutting down (Ctrl-C): the publishers are gone, not a frame's fault
             log = self.node.get_logger()
             report = log.warning if outcome.status == "rejected" else log.error
             report(

@@ -2,14 +2,18 @@
 
 ``~/vos/init`` (``sensor_msgs/Image``, mono8, reliable): the target's mask (non-zero =
 object) for the frame with the same header stamp, one of the last
-``vos_buffer_frames`` the node received. A bad one (wrong encoding or size, empty,
-full, unknown stamp) is logged as one line and shown in diagnostics
-(``vos_last_error``); the previous target is kept. ``~/vos/reset``
+``vos_buffer_frames`` the node received (kept as messages when they arrive, so a frame
+the worker skipped, or has not reached yet, can be named too). A bad one (wrong
+encoding or size, empty, full, unknown stamp) is logged as one line and shown in
+diagnostics (``vos_last_error``); the previous target is kept. ``~/vos/reset``
 (``std_srvs/Trigger``) forgets the target. ``~/vos/mask`` is a pipeline output.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -17,7 +21,8 @@ from std_srvs.srv import Trigger
 
 from ..frame_pipeline import FramePipeline
 from ..image_codec import ImageDecodeError, decode_raw, raw_image_of
-from ..vos.target_tracker import TargetTracker, VOSInitError
+from ..vos.frame_buffer import FrameBuffer, VOSInitError
+from ..vos.target_tracker import TargetTracker
 
 __all__ = ["VOSTopics"]
 
@@ -27,17 +32,34 @@ MASK_ENCODINGS = ("mono8",)
 class VOSTopics:
     """Init subscription and reset service of one node's VOS stage."""
 
-    def __init__(self, node: Node, tracker: TargetTracker, max_pixels: int):
+    def __init__(
+        self,
+        node: Node,
+        tracker: TargetTracker,
+        max_pixels: int,
+        buffer_frames: int,
+        decode: Callable[[object], np.ndarray],
+    ):
         self.node, self.tracker, self.max_pixels = node, tracker, max_pixels
+        self.decode = decode
+        self.received: FrameBuffer[object] = FrameBuffer(buffer_frames)
         qos = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
         self.subscription = node.create_subscription(Image, "~/vos/init", self._on_init, qos)
         self.service = node.create_service(Trigger, "~/vos/reset", self._on_reset)
 
     @classmethod
-    def attach(cls, node: Node, frames: FramePipeline, max_pixels: int) -> VOSTopics | None:
+    def attach(
+        cls, node: Node, frames: FramePipeline, params, decode: Callable[[object], np.ndarray]
+    ) -> VOSTopics | None:
         """The topics of ``frames``' VOS stage, or None when the node runs without one."""
         stage = frames.stage("vos")
-        return None if stage is None else cls(node, stage.tracker, max_pixels)
+        if stage is None:
+            return None
+        return cls(node, stage.tracker, params.max_input_pixels, params.vos_buffer_frames, decode)
+
+    def remember(self, msg) -> None:
+        """Keep a received camera message an init may name by its stamp (no decoding)."""
+        self.received.add((msg.header.stamp.sec, msg.header.stamp.nanosec), msg)
 
     def _on_init(self, msg: Image) -> None:
         stamp = (msg.header.stamp.sec, msg.header.stamp.nanosec)
@@ -45,10 +67,15 @@ class VOSTopics:
             try:
                 pixels = decode_raw(raw_image_of(msg), MASK_ENCODINGS, self.max_pixels)
             except ImageDecodeError as exc:
-                self.tracker.last_error = f"bad init mask: {exc}"
-                raise VOSInitError(self.tracker.last_error) from None
-            self.tracker.request_init(stamp, pixels > 0)
+                raise VOSInitError(f"bad init mask: {exc}") from None
+            frame = self.received.find(stamp)
+            try:
+                rgb = self.decode(frame)
+            except ValueError as exc:
+                raise VOSInitError(f"the frame it names cannot be decoded: {exc}") from None
+            self.tracker.request_init(stamp, pixels > 0, rgb)
         except VOSInitError as exc:
+            self.tracker.last_error = str(exc)
             self.node.get_logger().error(f"~/vos/init rejected, target kept: {exc}")
             return
         self.node.get_logger().info(

@@ -10,26 +10,18 @@ and changes nothing; ``reset`` returns to idle.
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Callable
 
 import numpy as np
 from torch import nn
 
 from .foreground_net import upsample_probability
+from .frame_buffer import FrameBuffer, VOSInitError, stamp_text
 from .online import OnlineParams, VideoObjectSegmenter
 
 __all__ = ["TargetTracker", "VOSInitError"]
 
 Stamp = tuple[int, int]
-
-
-class VOSInitError(ValueError):
-    """An init mask that cannot start a target (one line; the previous target is kept)."""
-
-
-def _stamp_text(stamp: Stamp) -> str:
-    return f"{stamp[0]}.{stamp[1]:09d}"
 
 
 class TargetTracker:
@@ -50,7 +42,7 @@ class TargetTracker:
         log: Callable[[str], None] = print,
     ):
         self.parent, self.params, self.device, self.log = parent, params, device, log
-        self._frames: deque[tuple[Stamp, np.ndarray]] = deque(maxlen=buffer_frames)
+        self._frames: FrameBuffer[np.ndarray] = FrameBuffer(buffer_frames)
         self._lock = threading.Lock()
         self._generation = 0
         self._segmenter: VideoObjectSegmenter | None = None
@@ -65,8 +57,7 @@ class TargetTracker:
     # -- called from the frame worker ------------------------------------------------
     def remember(self, stamp: Stamp, rgb: np.ndarray) -> None:
         """Keep a frame an init may refer to by its stamp."""
-        with self._lock:
-            self._frames.append((stamp, rgb))
+        self._frames.add(stamp, rgb)
 
     def track(self, rgb: np.ndarray) -> np.ndarray | None:
         """(H, W) bool mask of the target in ``rgb``, or None when not tracking."""
@@ -77,27 +68,16 @@ class TargetTracker:
         return upsample_probability(probability, rgb.shape[:2]) > self.params.threshold
 
     # -- called from the node's callbacks -----------------------------------------------
-    def _frame_at(self, stamp: Stamp) -> np.ndarray:
-        with self._lock:
-            frames = list(self._frames)
-        for seen, rgb in reversed(frames):
-            if seen == stamp:
-                return rgb
-        if not frames:
-            raise VOSInitError(f"no frame received yet to match stamp {_stamp_text(stamp)}")
-        raise VOSInitError(
-            f"no recent frame has stamp {_stamp_text(stamp)} (the last {len(frames)} frames "
-            f"run from {_stamp_text(frames[0][0])} to {_stamp_text(frames[-1][0])})"
-        )
-
-    def request_init(self, stamp: Stamp, mask: np.ndarray) -> None:
-        """Start learning the target ``mask`` (H, W bool) of the frame stamped ``stamp``.
+    def request_init(self, stamp: Stamp, mask: np.ndarray, rgb: np.ndarray | None = None) -> None:
+        """Start learning the target ``mask`` (H, W bool) of the frame stamped ``stamp``:
+        ``rgb``, else the remembered frame with that stamp.
 
         Raises:
             VOSInitError: unknown stamp, wrong size, empty or full mask (nothing changes).
         """
         try:
-            rgb = self._frame_at(stamp)
+            if rgb is None:
+                rgb = self._frames.find(stamp)
             if mask.shape != rgb.shape[:2]:
                 raise VOSInitError(
                     f"the mask is {mask.shape[1]}x{mask.shape[0]}, the frame "
@@ -170,7 +150,7 @@ class TargetTracker:
             state = f"fine-tuning {self.progress[0]}/{self.progress[1]}"
         values = {"vos_state": state, "vos_inits": str(self.inits)}
         if self.target_stamp is not None:
-            values["vos_target_stamp"] = _stamp_text(self.target_stamp)
+            values["vos_target_stamp"] = stamp_text(self.target_stamp)
         if self.finetune_seconds:
             values["vos_finetune_seconds"] = f"{self.finetune_seconds:.1f}"
         if self.last_error:
