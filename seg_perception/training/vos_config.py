@@ -24,7 +24,7 @@ class VOSParentConfig:
     scale_range: tuple[float, float] = (0.7, 1.3)
     color_jitter: float = 0.2
     frozen_stages: int = 2
-    epochs: int = 4
+    epochs: int = 10
     batch_size: int = 6
     lr: float = 3e-4
     weight_decay: float = 1e-4
