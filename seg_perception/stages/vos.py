@@ -76,8 +76,8 @@ VOS_STAGE = StageSpec(
         ParamSpec(
             "vos_method",
             "osvos",
-            "osvos (fine-tune on the init mask) or onavos (also adapt online, every frame: "
-            "slower)",
+            "osvos (fine-tune on the init mask) or onavos (also adapt online after every "
+            "5th frame: slower)",
             choices=VOS_METHODS,
         ),
         ParamSpec(
