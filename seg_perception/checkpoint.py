@@ -223,6 +223,14 @@ def load_weights(model: nn.Module, payload: dict[str, Any], path: str | os.PathL
         raise CheckpointError(f"checkpoint {path} does not fit its model: {first}") from None
 
 
+TRAINING_STATE_KEYS = ("optimizer", "scheduler", "history")
+
+
+def without_training_state(payload: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint payload without what only resuming a training needs."""
+    return {k: v for k, v in payload.items() if k not in TRAINING_STATE_KEYS}
+
+
 def export_for_inference(source: str | os.PathLike, target: str | os.PathLike) -> dict[str, Any]:
     """Copy a training checkpoint without optimizer state, weights in float16."""
     payload = load_checkpoint(source)

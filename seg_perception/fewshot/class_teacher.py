@@ -16,7 +16,13 @@ from pathlib import Path
 
 from torch import nn
 
-from ..checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
+from ..checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+    without_training_state,
+)
 from ..classes import ClassSet
 from ..io_utils import file_sha256
 from .imprint import (
@@ -148,11 +154,7 @@ class ClassTeacher:
         return SyncResult(model, classes, tuple(added), removed)
 
     def _save(self, model: nn.Module, classes: ClassSet) -> None:
-        payload = {
-            key: value
-            for key, value in self.base_payload.items()
-            if key not in ("optimizer", "scheduler", "history")
-        }
+        payload = without_training_state(self.base_payload)
         payload.update(
             state_dict=model.state_dict(),
             class_names=list(classes.names),

@@ -34,7 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..checkpoint import checkpoint_classes, load_checkpoint, load_model, save_checkpoint
+    from ..checkpoint import (
+        checkpoint_classes,
+        load_checkpoint,
+        load_model,
+        save_checkpoint,
+        without_training_state,
+    )
     from ..fewshot.imprint import imprint_classes, read_support_folder, remove_classes
     from .bench import _size
 
@@ -48,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.remove:
         classes = remove_classes(model, classes, args.remove)
     extended = imprint_classes(model, classes, supports, size, args.alpha)
-    kept = {k: v for k, v in payload.items() if k not in ("optimizer", "scheduler", "history")}
+    kept = without_training_state(payload)
     kept.update(
         state_dict=model.state_dict(),
         class_names=list(extended.names),
