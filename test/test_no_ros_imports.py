@@ -33,6 +33,11 @@ ROS_FREE_MODULES = (
     "seg_perception.driving.drive_eval",
     "seg_perception.driving.policy_runner",
     "seg_perception.training.train_policy",
+    "seg_perception.vos",
+    "seg_perception.vos.target_tracker",
+    "seg_perception.stages.vos",
+    "seg_perception.training.train_vos_parent",
+    "seg_perception.fewshot",
 )
 
 REPO = Path(__file__).resolve().parents[1]
