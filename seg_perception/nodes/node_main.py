@@ -44,9 +44,10 @@ def run_node(
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except RCLError:
+    except (RCLError, RuntimeError):
         # Ctrl-C shuts the context down under a callback that was about to publish
-        # ("publisher's context is invalid"): that is a clean shutdown, not a crash
+        # ("publisher's context is invalid") or under the executor taking a message
+        # (pybind11's "Unable to convert call argument"): a clean shutdown, not a crash
         if rclpy.ok():
             raise
     finally:
