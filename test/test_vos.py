@@ -28,7 +28,8 @@ from seg_perception.vos import (
 )
 from seg_perception.vos.foreground_loss import masked_foreground_loss
 from seg_perception.vos.foreground_net import upsample_probability
-from seg_perception.vos.target_tracker import TargetTracker, VOSInitError
+from seg_perception.vos.frame_buffer import FrameBuffer, VOSInitError
+from seg_perception.vos.target_tracker import TargetTracker
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -224,26 +225,28 @@ def test_eval_vos_one_line_errors(
 def test_target_tracker_states(parent: torch.nn.Module) -> None:
     params = OnlineParams(input_size=(128, 96), finetune_steps=30, finetune_lr=1e-3)
     notes: list[str] = []
-    tracker = TargetTracker(parent, params, buffer_frames=3, log=notes.append)
+    tracker = TargetTracker(parent, params, log=notes.append)
     rgb, mask = _scene(0)
+    frames: FrameBuffer[np.ndarray] = FrameBuffer(3)  # what the node keeps by stamp
     with pytest.raises(VOSInitError, match="no frame received yet"):
-        tracker.request_init((1, 0), mask)
+        frames.find((1, 0))
     for k in range(4):
-        tracker.remember((1, k), rgb)
+        frames.add((1, k), rgb)
     assert tracker.track(rgb) is None and tracker.status()["vos_state"] == "idle"
     with pytest.raises(
         VOSInitError, match=r"the last 3 frames run from 1.000000001 to 1.000000003"
     ):
-        tracker.request_init((1, 0), mask)  # pushed out of the buffer
+        frames.find((1, 0))  # pushed out of the buffer
+    assert frames.find((1, 3)) is rgb
     for bad, reason in (
         (mask[:10], "the mask is 128x10"),
         (~mask & False, "empty"),
         (mask | True, "whole"),
     ):
         with pytest.raises(VOSInitError, match=reason):
-            tracker.request_init((1, 3), bad)
+            tracker.request_init((1, 3), bad, rgb)
         assert reason in tracker.status()["vos_last_error"]
-    tracker.request_init((1, 3), mask)
+    tracker.request_init((1, 3), mask, rgb)
     assert tracker.status()["vos_state"].startswith("fine-tuning")
     assert "vos_last_error" not in tracker.status()
     assert tracker.wait_idle(120.0)
@@ -252,7 +255,7 @@ def test_target_tracker_states(parent: torch.nn.Module) -> None:
     )
     later, truth = _scene(20)
     assert region_j(tracker.track(later), truth) > 0.6
-    tracker.request_init((1, 3), mask)  # replaced at once: no mask until it is learnt again
+    tracker.request_init((1, 3), mask, rgb)  # replaced at once: no mask until it is learnt again
     assert tracker.track(later) is None
     tracker.reset()
     assert tracker.wait_idle(120.0)

@@ -22,9 +22,9 @@ VOS_METHODS = ("osvos", "onavos")
 
 
 class VOSStage:
-    """``vos_mask`` (mono8, 255 on the target) on every frame while a target is tracked;
-    every frame is also remembered for an init to refer to. Sub-timing: none (the
-    stage's own ``vos`` entry is the target's inference and any online adaptation)."""
+    """``vos_mask`` (mono8, 255 on the target) on every frame while a target is tracked.
+    Sub-timing: none (the stage's own ``vos`` entry is the target's inference and any
+    online adaptation)."""
 
     name = "vos"
     consumes: tuple[str, ...] = ()
@@ -35,7 +35,6 @@ class VOSStage:
         self.tracker = tracker
 
     def __call__(self, frame: Frame) -> dict[str, Any]:
-        self.tracker.remember(frame.stamp, frame.rgb)
         mask = self.tracker.track(frame.rgb)
         if mask is None:
             return {}
@@ -56,7 +55,7 @@ def _build(params: Any, context: BuildContext) -> VOSStage | None:
     )
     context.log(f"video objects: {params.vos_method} on {path}; send a mask on ~/vos/init")
     device = str(select_device(context.device))
-    return VOSStage(TargetTracker(parent, online, params.vos_buffer_frames, device, context.log))
+    return VOSStage(TargetTracker(parent, online, device, context.log))
 
 
 VOS_STAGE = StageSpec(

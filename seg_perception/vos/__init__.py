@@ -4,7 +4,6 @@
 from .foreground_net import (
     VOS_CLASS_NAMES,
     foreground_net_from_segmentation,
-    foreground_probability,
     freeze_batchnorm,
     freeze_early_stages,
     load_vos_parent,
@@ -17,7 +16,6 @@ __all__ = [
     "OnlineParams",
     "VideoObjectSegmenter",
     "foreground_net_from_segmentation",
-    "foreground_probability",
     "freeze_batchnorm",
     "freeze_early_stages",
     "load_online_params",

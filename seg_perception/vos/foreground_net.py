@@ -18,7 +18,6 @@ from ..models import build_model
 __all__ = [
     "VOS_CLASS_NAMES",
     "foreground_net_from_segmentation",
-    "foreground_probability",
     "freeze_batchnorm",
     "freeze_early_stages",
     "load_vos_parent",
@@ -87,15 +86,6 @@ def network_input(rgb: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     if (rgb.shape[1], rgb.shape[0]) != tuple(size):
         rgb = cv2.resize(rgb, tuple(size), interpolation=cv2.INTER_AREA)
     return normalize_image(np.ascontiguousarray(rgb))[None]
-
-
-def foreground_probability(
-    model: nn.Module, rgb: np.ndarray, size: tuple[int, int], device: torch.device | str = "cpu"
-) -> np.ndarray:
-    """(h, w) float32 object probability at the network size ``size`` (width, height)."""
-    with torch.inference_mode():
-        logits = model(network_input(rgb, size).to(device))["out"]
-    return torch.sigmoid(logits)[0, 0].float().cpu().numpy()
 
 
 def upsample_probability(probability: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

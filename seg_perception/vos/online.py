@@ -194,10 +194,6 @@ class VideoObjectSegmenter:
         self._frames = 0
         return time.monotonic() - started
 
-    @property
-    def ready(self) -> bool:
-        return self._first is not None
-
     def segment(self, rgb: np.ndarray) -> np.ndarray:
         """(h, w) float32 object probability of the next frame at the network size."""
         if self._first is None:

@@ -16,7 +16,7 @@ import numpy as np
 from torch import nn
 
 from .foreground_net import upsample_probability
-from .frame_buffer import FrameBuffer, VOSInitError, stamp_text
+from .frame_buffer import VOSInitError, stamp_text
 from .online import OnlineParams, VideoObjectSegmenter
 
 __all__ = ["TargetTracker", "VOSInitError"]
@@ -28,7 +28,6 @@ class TargetTracker:
     """Args:
     parent: the VOS parent network (never modified).
     params: OSVOS / OnAVOS settings.
-    buffer_frames: how many recent frames an init may refer to.
     device: torch device of fine-tuning and tracking.
     log: one-line notes (the node routes them to its logger).
     """
@@ -37,12 +36,10 @@ class TargetTracker:
         self,
         parent: nn.Module,
         params: OnlineParams,
-        buffer_frames: int = 60,
         device: str = "cpu",
         log: Callable[[str], None] = print,
     ):
         self.parent, self.params, self.device, self.log = parent, params, device, log
-        self._frames: FrameBuffer[np.ndarray] = FrameBuffer(buffer_frames)
         self._lock = threading.Lock()
         self._generation = 0
         self._segmenter: VideoObjectSegmenter | None = None
@@ -55,10 +52,6 @@ class TargetTracker:
         self.inits = 0
 
     # -- called from the frame worker ------------------------------------------------
-    def remember(self, stamp: Stamp, rgb: np.ndarray) -> None:
-        """Keep a frame an init may refer to by its stamp."""
-        self._frames.add(stamp, rgb)
-
     def track(self, rgb: np.ndarray) -> np.ndarray | None:
         """(H, W) bool mask of the target in ``rgb``, or None when not tracking."""
         segmenter = self._segmenter
@@ -68,16 +61,14 @@ class TargetTracker:
         return upsample_probability(probability, rgb.shape[:2]) > self.params.threshold
 
     # -- called from the node's callbacks -----------------------------------------------
-    def request_init(self, stamp: Stamp, mask: np.ndarray, rgb: np.ndarray | None = None) -> None:
-        """Start learning the target ``mask`` (H, W bool) of the frame stamped ``stamp``:
-        ``rgb``, else the remembered frame with that stamp.
+    def request_init(self, stamp: Stamp, mask: np.ndarray, rgb: np.ndarray) -> None:
+        """Start learning the target ``mask`` (H, W bool) of ``rgb``, the frame stamped
+        ``stamp`` (the node finds it among the frames it received: ``FrameBuffer``).
 
         Raises:
-            VOSInitError: unknown stamp, wrong size, empty or full mask (nothing changes).
+            VOSInitError: wrong size, empty or full mask (nothing changes).
         """
         try:
-            if rgb is None:
-                rgb = self._frames.find(stamp)
             if mask.shape != rgb.shape[:2]:
                 raise VOSInitError(
                     f"the mask is {mask.shape[1]}x{mask.shape[0]}, the frame "
