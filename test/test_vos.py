@@ -199,8 +199,10 @@ def test_eval_vos_scores_each_sequence_with_the_other_parent(
     args = ["eval-vos", "--method", method, "--config", str(config), "--out", str(out)]
     args += ["--checkpoint", str(parents[0]), "--checkpoint", str(parents[1])]
     args += ["--data-root", str(davis_root), "--sequences", "blackswan", "camel"]
-    assert main([*args, "--frame-limit", "4", "--show", "2"]) == 0
+    crf = ["--crf"] if method == "onavos" else []  # the config has none: off unless asked
+    assert main([*args, *crf, "--frame-limit", "4", "--show", "2"]) == 0
     report = json.loads((out / "metrics.json").read_text())
+    assert report["params"]["crf"] is (method == "onavos")
     parent_of = {row["sequence"]: row["parent"] for row in report["per_sequence"]}
     assert parent_of == {"blackswan": "final.pt (fold b)", "camel": "final.pt (fold a)"}
     assert report["frames"] == 2 * 3  # frames 1..3 of 4 (the 4th is not the sequence's last)

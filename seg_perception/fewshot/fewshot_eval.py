@@ -32,6 +32,7 @@ class QuerySet:
     """Query frames as cached classifier features (fp16) and their labels."""
 
     stems: list[str]
+    images: list[Path]
     features: list[dict[str, torch.Tensor]]
     labels: list[np.ndarray]
 
@@ -44,10 +45,11 @@ def cache_queries(
     limit: int | None = None,
 ) -> QuerySet:
     files = split_files(data_root, split)[:limit]
-    queries = QuerySet([], [], [])
+    queries = QuerySet([], [], [], [])
     for stem, image, label in tqdm(files, desc=f"features of {split}", leave=False):
         features = classifier_features(model, read_rgb(image), input_size)
         queries.stems.append(stem)
+        queries.images.append(Path(image))
         queries.features.append({k: v.half() for k, v in features.items()})
         queries.labels.append(read_label(label))
     return queries

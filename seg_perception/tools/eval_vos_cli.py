@@ -29,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="output folder (default: out/eval_vos_<method>)")
     parser.add_argument("--finetune-steps", type=positive_int, help="override the config")
     parser.add_argument(
+        "--crf",
+        action=argparse.BooleanOptionalAction,
+        help="dense CRF on the masks or not (default: the config's)",
+    )
+    parser.add_argument(
         "--show", type=positive_int, default=4, help="sequences in the figure (default 4)"
     )
     add_davis_eval_arguments(parser)
@@ -50,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     config = Path(args.config) if args.config else config_file(f"vos/{args.method}.yaml")
-    params = load_online_params(config, finetune_steps=args.finetune_steps)
+    params = load_online_params(config, finetune_steps=args.finetune_steps, crf=args.crf)
     if params.online != (args.method == "onavos"):
         raise ValueError(f"{config} sets online: {params.online}, which is not {args.method}")
     data_root = resolve_data_root(args.data_root)

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from ..checkpoint import load_model
     from ..classes import CAMVID
     from ..data import resolve_data_root
+    from ..data.camvid import read_rgb
     from ..evaluation.segmentation_eval import evaluate_split
     from ..fewshot.adaptive_proxies import AdaptiveProxies
     from ..fewshot.episodes import support_pools
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
             rows = [
                 (
                     queries.stems[i],
-                    _query_rgb(data_root, args.split, queries.stems[i]),
+                    read_rgb(queries.images[i]),
                     queries.labels[i],
                     before_labels[i],
                     results[0].kept[protocol.alpha][i],
@@ -157,13 +158,6 @@ def _frames_to_show(labels, novel_ids, count: int = 3) -> list[int]:
 
     counts = [int(np.isin(label, novel_ids).sum()) for label in labels]
     return sorted(int(i) for i in np.argsort(counts)[::-1][:count])
-
-
-def _query_rgb(data_root, split: str, stem: str):
-    from ..data.camvid import read_rgb, split_files
-
-    image = next(image for s, image, _ in split_files(data_root, split) if s == stem)
-    return read_rgb(image)
 
 
 def _summary(report: dict, alpha: float, shots_list) -> dict:
