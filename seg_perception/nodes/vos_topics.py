@@ -75,7 +75,7 @@ class VOSTopics:
                 raise VOSInitError(f"the frame it names cannot be decoded: {exc}") from None
             self.tracker.request_init(stamp, pixels > 0, rgb)
         except VOSInitError as exc:
-            self.tracker.last_error = str(exc)
+            self.tracker.reject(str(exc))
             self.node.get_logger().error(f"~/vos/init rejected, target kept: {exc}")
             return
         self.node.get_logger().info(

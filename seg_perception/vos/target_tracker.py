@@ -61,6 +61,10 @@ class TargetTracker:
         return upsample_probability(probability, rgb.shape[:2]) > self.params.threshold
 
     # -- called from the node's callbacks -----------------------------------------------
+    def reject(self, reason: str) -> None:
+        """Record a refused init (diagnostics' ``vos_last_error``); the target is kept."""
+        self.last_error = reason
+
     def request_init(self, stamp: Stamp, mask: np.ndarray, rgb: np.ndarray) -> None:
         """Start learning the target ``mask`` (H, W bool) of ``rgb``, the frame stamped
         ``stamp`` (the node finds it among the frames it received: ``FrameBuffer``).
@@ -79,7 +83,7 @@ class TargetTracker:
             if mask.all():
                 raise VOSInitError("the mask covers the whole frame: nothing is background")
         except VOSInitError as exc:
-            self.last_error = str(exc)
+            self.reject(str(exc))
             raise
         with self._lock:
             self._generation += 1
