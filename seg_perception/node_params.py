@@ -155,6 +155,13 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
         "0.75 was chosen on CamVid val)",
         bounds=(0.0, 1.0),
     ),
+    ParamSpec(
+        "fewshot_refine_steps",
+        0,
+        "Gradient steps that train a new class's row on its support frames after "
+        "imprinting (0 = none; chosen on CamVid val, see docs/results.md)",
+        bounds=(0, 5000),
+    ),
 )
 
 PARAM_SPECS: tuple[ParamSpec, ...] = NODE_PARAMS + tuple(

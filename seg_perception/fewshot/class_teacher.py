@@ -68,6 +68,7 @@ class ClassTeacher:
         state_path: where the taught model is kept (written atomically).
         input_size: network (width, height) for the support frames.
         alpha: adaptation of the base proxies seen in the supports (0: imprint only).
+        refine_steps: training steps of the new rows on their supports (0: none).
         log: one-line notes.
     """
 
@@ -80,6 +81,7 @@ class ClassTeacher:
         state_path: Path,
         input_size: tuple[int, int],
         alpha: float = 0.0,
+        refine_steps: int = 0,
         log: Callable[[str], None] = print,
     ):
         self.base_sha256 = file_sha256(base_checkpoint)
@@ -87,6 +89,7 @@ class ClassTeacher:
         self.base_classes = base_classes
         self.support_dir, self.state_path = Path(support_dir), Path(state_path)
         self.input_size, self.alpha, self.log = input_size, alpha, log
+        self.refine_steps = refine_steps
         self.model, self.classes = base_model, base_classes
 
     @property
@@ -148,7 +151,9 @@ class ClassTeacher:
             return SyncResult(self.model, self.classes, (), ())
         model = copy.deepcopy(self.model)
         classes = remove_classes(model, self.classes, removed) if removed else self.classes
-        classes = imprint_classes(model, classes, added, self.input_size, self.alpha)
+        classes = imprint_classes(
+            model, classes, added, self.input_size, self.alpha, self.refine_steps
+        )
         self._save(model, classes)
         self.model, self.classes = model, classes
         return SyncResult(model, classes, tuple(added), removed)

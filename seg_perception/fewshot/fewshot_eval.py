@@ -23,8 +23,30 @@ from ..evaluation.metrics import ConfusionMatrix
 from .adaptive_proxies import AdaptiveProxies, classifier_features, segment_features
 from .episodes import SupportFrame, draw_episode
 from .proxies import support_prototypes
+from .proxy_refinement import refine_proxies
 
-__all__ = ["QuerySet", "cache_queries", "score_queries", "run_episode", "EpisodeResult"]
+__all__ = [
+    "Adaptation",
+    "QuerySet",
+    "cache_queries",
+    "score_queries",
+    "run_episode",
+    "EpisodeResult",
+]
+
+
+@dataclass(frozen=True, order=True)
+class Adaptation:
+    """How an episode's proxies are made: base proxies mixed towards their support
+    prototypes by ``alpha`` (0: imprinting only), then ``refine_steps`` gradient steps
+    on the novel rows (``proxy_refinement``; 0: none)."""
+
+    alpha: float
+    refine_steps: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"alpha {self.alpha:g}, refine {self.refine_steps}"
 
 
 @dataclass
@@ -71,11 +93,11 @@ def score_queries(
 
 @dataclass
 class EpisodeResult:
-    """One episode: per alpha, the confusion; and the support frames it drew."""
+    """One episode: per adaptation, the confusion; and the support frames it drew."""
 
     supports: dict[int, list[str]]
-    confusions: dict[float, ConfusionMatrix] = field(default_factory=dict)
-    kept: dict[float, dict[int, np.ndarray]] = field(default_factory=dict)
+    confusions: dict[Adaptation, ConfusionMatrix] = field(default_factory=dict)
+    kept: dict[Adaptation, dict[int, np.ndarray]] = field(default_factory=dict)
 
 
 def _support_labels(
@@ -106,18 +128,21 @@ def run_episode(
     shots: int,
     seed: Sequence[int],
     base_ids: Sequence[int],
-    alphas: Sequence[float],
+    adaptations: Sequence[Adaptation],
     input_size: tuple[int, int],
     keep: Sequence[int] = (),
+    refine_lr: float = 0.003,
+    refine_partial: float = 0.5,
 ) -> EpisodeResult:
-    """Draw an episode, imprint its novel classes, score the queries once per alpha."""
+    """Draw an episode, imprint its novel classes, score the queries once per
+    adaptation."""
     episode = draw_episode(pools, shots, seed)
     num_classes = CAMVID.num_classes
     base_active = torch.zeros(num_classes, dtype=torch.bool)
     base_active[list(base_ids)] = True
     proxies.reset()
     novel_prototypes = {}
-    base_features, base_labels = [], []
+    base_features, base_labels, frame_labels = [], [], []
     for class_id, frames in episode.items():
         features, novel_labels = [], []
         for frame in frames:
@@ -126,19 +151,29 @@ def run_episode(
             novel_labels.append(novel)
             base_features.append(f)
             base_labels.append(base)
+            frame_labels.append(torch.where(novel == class_id, novel, base))
         novel_prototypes.update(support_prototypes(features, novel_labels, [class_id]))
     base_prototypes = support_prototypes(base_features, base_labels, list(base_ids))
     result = EpisodeResult({c: [f.stem for f in frames] for c, frames in episode.items()})
     everything = torch.ones(num_classes, dtype=torch.bool)
-    for alpha in alphas:
+    for adaptation in adaptations:
         proxies.reset()
         for class_id, prototype in novel_prototypes.items():
             proxies.imprint(class_id, prototype)
-        if alpha > 0:
+        if adaptation.alpha > 0:
             for class_id, prototype in base_prototypes.items():
-                proxies.adapt(class_id, prototype, alpha)
+                proxies.adapt(class_id, prototype, adaptation.alpha)
+        refine_proxies(
+            proxies,
+            base_features,
+            frame_labels,
+            list(novel_prototypes),
+            adaptation.refine_steps,
+            refine_lr,
+            partial=refine_partial,
+        )
         confusion, kept = score_queries(model, queries, everything, keep)
-        result.confusions[alpha] = confusion
-        result.kept[alpha] = kept
+        result.confusions[adaptation] = confusion
+        result.kept[adaptation] = kept
     proxies.reset()
     return result

@@ -2,8 +2,9 @@
 
 Support: per new class, (image, mask) pairs; a mask marks the class's pixels (any
 non-zero value). Each class gets one new row per classifier, its NMAP prototype;
-``alpha > 0`` also adapts the base proxies present in the supports (labels: the
-model's own prediction outside the masks). Bad support raises ``SupportError`` (one
+``alpha > 0`` also adapts the base proxies present in the supports, and
+``refine_steps > 0`` then trains the new rows on the support frames (labels, for both:
+the model's own prediction outside the masks). Bad support raises ``SupportError`` (one
 line) before the model is touched.
 """
 
@@ -23,6 +24,7 @@ from ..classes import IGNORE_INDEX, ClassSet
 from ..data.camvid import read_rgb
 from .adaptive_proxies import AdaptiveProxies, classifier_features, segment_features
 from .proxies import support_prototypes
+from .proxy_refinement import refine_proxies
 
 __all__ = [
     "SupportError",
@@ -133,6 +135,8 @@ def imprint_classes(
     supports: dict[str, list[SupportPair]],
     input_size: tuple[int, int] = (480, 360),
     alpha: float = 0.0,
+    refine_steps: int = 0,
+    refine_lr: float = 0.003,
 ) -> ClassSet:
     """Append one class per entry of ``supports`` to ``model`` (in place) and return
     the extended classes (palette extended too).
@@ -151,7 +155,7 @@ def imprint_classes(
         raise SupportError("duplicate class names in the support set")
     names, colours = list(classes.names), [tuple(c) for c in classes.colors]
     everything = torch.ones(classes.num_classes, dtype=torch.bool)
-    base_features, base_labels, new_prototypes = [], [], []
+    base_features, base_labels, frame_labels, new_prototypes = [], [], [], []
     for offset, (name, pairs) in enumerate(supports.items()):
         class_id = classes.num_classes + offset
         features, labels = [], []
@@ -162,12 +166,13 @@ def imprint_classes(
             novel[mask] = class_id
             features.append(f)
             labels.append(novel)
-            if alpha > 0:
+            if alpha > 0 or refine_steps > 0:
                 predicted = segment_features(model, f, everything, pair.mask.shape)
                 base = torch.from_numpy(predicted.astype(np.int64))
                 base[mask] = IGNORE_INDEX
                 base_features.append(f)
                 base_labels.append(base)
+                frame_labels.append(torch.where(mask, novel, base))
         prototype = support_prototypes(features, labels, [class_id])
         if class_id not in prototype:
             raise SupportError(f"class {name!r}: its masks cover no feature cell")
@@ -180,6 +185,8 @@ def imprint_classes(
         proxies.imprint(classes.num_classes + offset, prototype)
         names.append(name)
         colours.append(new_class_colour(name, colours))
+    new_ids = range(classes.num_classes, classes.num_classes + len(supports))
+    refine_proxies(proxies, base_features, frame_labels, new_ids, refine_steps, refine_lr)
     return ClassSet(tuple(names), tuple(colours))
 
 

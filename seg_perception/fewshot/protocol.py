@@ -25,8 +25,11 @@ class FewShotProtocol:
     shots: tuple[int, ...]
     episodes: int
     seed: int
-    alphas: tuple[float, ...]
+    adaptations: tuple[tuple[float, int], ...]
     alpha: float
+    refine_steps: int
+    refine_lr: float
+    refine_partial: float
     input_size: tuple[int, int]
 
     def novel_ids(self, fold: int) -> list[int]:
@@ -50,8 +53,11 @@ def load_protocol(path: str | os.PathLike) -> FewShotProtocol:
             shots=tuple(int(k) for k in data["shots"]),
             episodes=int(data["episodes"]),
             seed=int(data["seed"]),
-            alphas=tuple(float(a) for a in data["alphas"]),
+            adaptations=tuple((float(a), int(s)) for a, s in data["adaptations"]),
             alpha=float(data["alpha"]),
+            refine_steps=int(data["refine_steps"]),
+            refine_lr=float(data["refine_lr"]),
+            refine_partial=float(data["refine_partial"]),
             input_size=tuple(data["input_size"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -62,6 +68,9 @@ def load_protocol(path: str | os.PathLike) -> FewShotProtocol:
         CAMVID.ids_of(fold)  # unknown names -> ValueError
     if len(protocol.base_checkpoints) != len(protocol.folds):
         raise ValueError(f"{path}: one base checkpoint per fold")
-    if not 0 <= protocol.alpha <= 1 or any(not 0 <= a <= 1 for a in protocol.alphas):
-        raise ValueError(f"{path}: alphas must be in [0, 1]")
+    chosen = (protocol.alpha, protocol.refine_steps)
+    if any(not 0 <= a <= 1 or s < 0 for a, s in (*protocol.adaptations, chosen)):
+        raise ValueError(f"{path}: adaptations need alpha in [0, 1] and refine steps >= 0")
+    if protocol.refine_lr <= 0 or not 0 <= protocol.refine_partial <= 1:
+        raise ValueError(f"{path}: refine_lr must be positive, refine_partial in [0, 1]")
     return protocol

@@ -76,6 +76,7 @@ class ClassServices:
             Path(state).expanduser(),
             (params.input_width, params.input_height),
             params.fewshot_alpha,
+            params.fewshot_refine_steps,
             log,
         )
         if self.teacher.restore():

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 __all__ = [
     "positive_int",
+    "non_negative_int",
     "thread_count",
     "positive_float",
     "non_negative_float",
@@ -16,7 +17,7 @@ __all__ = [
     "jpeg_quality",
     "spec_type",
     "positive_float_list",
-    "unit_float_list",
+    "adaptation_list",
 ]
 
 
@@ -34,6 +35,13 @@ def positive_int(text: str) -> int:
     value = _number(text, int)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
 
 
@@ -109,6 +117,16 @@ def positive_float_list(text: str) -> list[float]:
     return _float_list(text, lambda v: v > 0, "positive finite numbers")
 
 
-def unit_float_list(text: str) -> list[float]:
-    """``0,0.5,1``: numbers in [0, 1]."""
-    return _float_list(text, lambda v: 0.0 <= v <= 1.0, "numbers in [0, 1]")
+def adaptation_list(text: str) -> list[tuple[float, int]]:
+    """``0:0,0.75:0,0:100``: (alpha in [0, 1], refine steps >= 0) pairs."""
+    pairs = []
+    for part in (p.strip() for p in text.split(",")):
+        alpha, _, steps = part.partition(":")
+        try:
+            pair = (float(alpha), int(steps or 0))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not alpha:steps pairs: {text!r}") from None
+        if not 0.0 <= pair[0] <= 1.0 or pair[1] < 0:
+            raise argparse.ArgumentTypeError(f"needs alpha in [0, 1] and steps >= 0, got {part!r}")
+        pairs.append(pair)
+    return pairs

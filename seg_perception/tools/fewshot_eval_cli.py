@@ -2,7 +2,8 @@
 
 For each fold and k (``config/fewshot/protocol.yaml``): novel-class IoU over seeded
 episodes (mean, spread), base-class mIoU before and after imprinting, the ratio to the
-fully supervised IoU of the same classes, for every alpha of the ablation. Writes
+fully supervised IoU of the same classes, for every adaptation of the ablation
+(alpha, refinement steps). Writes
 ``<out>/fewshot.json`` (everything, episodes included) and one picture per fold and k.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arg_types import positive_int, thread_count, unit_float_list
+from .arg_types import adaptation_list, positive_int, thread_count
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,9 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--episodes", type=positive_int, help="episodes (default: protocol's)")
     parser.add_argument("--limit", type=positive_int, help="only the first N query frames")
     parser.add_argument(
-        "--alphas",
-        type=unit_float_list,
-        help="adaptation values to score (default: the protocol's ablation and its alpha)",
+        "--adaptations",
+        type=adaptation_list,
+        help="alpha:refine-steps pairs to score, e.g. 0:0,0:100 (default: the protocol's "
+        "ablation and its reported pair)",
     )
     parser.add_argument("--out", default="out/fewshot", help="output folder")
     parser.add_argument("--threads", type=thread_count, default=0, help="torch CPU threads")
@@ -42,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.segmentation_eval import evaluate_split
     from ..fewshot.adaptive_proxies import AdaptiveProxies
     from ..fewshot.episodes import support_pools
-    from ..fewshot.fewshot_eval import cache_queries, run_episode, score_queries
+    from ..fewshot.fewshot_eval import Adaptation, cache_queries, run_episode, score_queries
     from ..fewshot.protocol import load_protocol
     from ..fewshot.report import episode_statistics, fewshot_figure
     from ..io_utils import write_json
@@ -59,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
     data_root = resolve_data_root(args.data_root)
     shots_list = args.shots or list(protocol.shots)
     episodes = args.episodes or protocol.episodes
-    alphas = sorted({*(args.alphas or protocol.alphas), protocol.alpha})
+    reported = Adaptation(protocol.alpha, protocol.refine_steps)
+    pairs = args.adaptations or protocol.adaptations
+    adaptations = sorted({*(Adaptation(a, s) for a, s in pairs), reported})
     size = tuple(protocol.input_size)
     support_splits = [s for s in protocol.support_splits if s != args.split]
 
@@ -103,26 +107,39 @@ def run(args: argparse.Namespace) -> int:
                 keep = shown if episode == 0 else ()
                 results.append(
                     run_episode(
-                        model, proxies, queries, pools, shots, seed, base, alphas, size, keep
+                        model,
+                        proxies,
+                        queries,
+                        pools,
+                        shots,
+                        seed,
+                        base,
+                        adaptations,
+                        size,
+                        keep,
+                        protocol.refine_lr,
+                        protocol.refine_partial,
                     )
                 )
-            per_alpha = {}
-            for alpha in alphas:
-                stats = episode_statistics([r.confusions[alpha] for r in results], novel, base)
+            per_adaptation = {}
+            for adaptation in adaptations:
+                stats = episode_statistics(
+                    [r.confusions[adaptation] for r in results], novel, base
+                )
                 stats["base_miou_drop"] = (
                     fold_report["base_miou_before"] - stats["base_miou"]["mean"]
                 )
-                per_alpha[str(alpha)] = stats
+                per_adaptation[adaptation.key] = stats
             fold_report["shots"][str(shots)] = {
-                "per_alpha": per_alpha,
+                "per_adaptation": per_adaptation,
                 "episodes": [
                     {
                         "supports": {CAMVID.names[c]: s for c, s in r.supports.items()},
                         "novel_iou": {
-                            str(a): {
+                            a.key: {
                                 CAMVID.names[i]: float(r.confusions[a].iou()[i]) for i in novel
                             }
-                            for a in alphas
+                            for a in adaptations
                         },
                     }
                     for r in results
@@ -134,18 +151,15 @@ def run(args: argparse.Namespace) -> int:
                     read_rgb(queries.images[i]),
                     queries.labels[i],
                     before_labels[i],
-                    results[0].kept[protocol.alpha][i],
+                    results[0].kept[reported][i],
                 )
                 for i in shown
             ]
-            title = (
-                f"fold {fold}, {shots}-shot, episode 0 (alpha {protocol.alpha:g}), "
-                f"CamVid {args.split}"
-            )
+            title = f"fold {fold}, {shots}-shot, episode 0 ({reported.key}), CamVid {args.split}"
             fewshot_figure(rows, novel, title, out / f"fold{fold}_{shots}shot.png")
         report["folds"][str(fold)] = fold_report
-        _print_fold(fold_report, fold, protocol.alpha, full_iou)
-    report["summary"] = _summary(report, protocol.alpha, shots_list)
+        _print_fold(fold_report, fold, reported.key, full_iou)
+    report["summary"] = _summary(report, reported.key, shots_list)
     write_json(out / "fewshot.json", report)
     _print_summary(report["summary"])
     print(f"wrote {out / 'fewshot.json'} and the fold pictures in {out}")
@@ -160,63 +174,72 @@ def _frames_to_show(labels, novel_ids, count: int = 3) -> list[int]:
     return sorted(int(i) for i in np.argsort(counts)[::-1][:count])
 
 
-def _summary(report: dict, alpha: float, shots_list) -> dict:
-    """Per k and alpha, over every evaluated fold: the novel classes' mean IoU, their
+def _summary(report: dict, reported: str, shots_list) -> dict:
+    """Per k and adaptation, over every evaluated fold: the novel classes' mean IoU, their
     fully supervised mean IoU and the ratio, and the largest base-class mIoU drop."""
     import numpy as np
 
     full = report["fully_supervised_iou"]
     summary = {}
     for shots in shots_list:
-        per_alpha = {}
-        alphas = next(iter(report["folds"].values()))["shots"][str(shots)]["per_alpha"]
-        for key in alphas:
+        per_adaptation = {}
+        keys = next(iter(report["folds"].values()))["shots"][str(shots)]["per_adaptation"]
+        for key in keys:
             novel, supervised, ratios, drops = [], [], [], []
             for fold in report["folds"].values():
-                stats = fold["shots"][str(shots)]["per_alpha"][key]
+                stats = fold["shots"][str(shots)]["per_adaptation"][key]
                 for name, values in stats["novel_iou"].items():
                     novel.append(values["mean"])
                     supervised.append(full[name])
-                    ratios.append(values["mean"] / full[name])
+                    if full[name] > 0:  # a class full supervision never finds has no ratio
+                        ratios.append(values["mean"] / full[name])
                 drops.append(stats["base_miou_drop"])
-            per_alpha[key] = {
+            per_adaptation[key] = {
                 "novel_classes": len(novel),
                 "novel_miou": float(np.mean(novel)),
                 "fully_supervised_miou": float(np.mean(supervised)),
-                "ratio_of_means": float(np.mean(novel) / np.mean(supervised)),
-                "mean_of_ratios": float(np.mean(ratios)),
+                "ratio_of_means": _ratio(np.mean(novel), np.mean(supervised)),
+                "mean_of_ratios": float(np.mean(ratios)) if ratios else None,
                 "largest_base_miou_drop": float(max(drops)),
             }
-        summary[str(shots)] = {"reported_alpha": alpha, "per_alpha": per_alpha}
+        summary[str(shots)] = {"reported": reported, "per_adaptation": per_adaptation}
     return summary
 
 
-def _print_fold(fold_report: dict, fold: int, alpha: float, full_iou: dict) -> None:
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return float(numerator / denominator) if denominator > 0 else None
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f} %"
+
+
+def _print_fold(fold_report: dict, fold: int, reported: str, full_iou: dict) -> None:
     print(
         f"fold {fold} (novel {', '.join(fold_report['novel_classes'])}): base mIoU before "
         f"{100 * fold_report['base_miou_before']:.2f} %"
     )
     for shots, entry in fold_report["shots"].items():
-        stats = entry["per_alpha"][str(alpha)]
+        stats = entry["per_adaptation"][reported]
         cells = ", ".join(
             f"{name} {100 * v['mean']:.1f}±{100 * v['std']:.1f} (full {100 * full_iou[name]:.1f})"
             for name, v in stats["novel_iou"].items()
         )
         print(
-            f"  {shots}-shot, alpha {alpha:g}: {cells}; base mIoU after "
+            f"  {shots}-shot, {reported}: {cells}; base mIoU after "
             f"{100 * stats['base_miou']['mean']:.2f} % (drop {100 * stats['base_miou_drop']:.2f})"
         )
 
 
 def _print_summary(summary: dict) -> None:
-    print("| k | alpha | novel mIoU | fully supervised | ratio | largest base drop |")
+    print("| k | adaptation | novel mIoU | fully supervised | ratio | largest base drop |")
     print("|---|---|---|---|---|---|")
     for shots, entry in summary.items():
-        for alpha, row in entry["per_alpha"].items():
-            mark = " (reported)" if float(alpha) == entry["reported_alpha"] else ""
+        for key, row in entry["per_adaptation"].items():
+            mark = " (reported)" if key == entry["reported"] else ""
             print(
-                f"| {shots} | {float(alpha):g}{mark} | {100 * row['novel_miou']:.1f} | "
+                f"| {shots} | {key}{mark} | {100 * row['novel_miou']:.1f} | "
                 f"{100 * row['fully_supervised_miou']:.1f} | "
-                f"{100 * row['ratio_of_means']:.0f} % | "
+                f"{_percent(row['ratio_of_means'])} | "
                 f"{100 * row['largest_base_miou_drop']:.2f} |"
             )

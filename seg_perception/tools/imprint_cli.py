@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from .arg_types import unit_float
+from .arg_types import non_negative_int, unit_float
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=unit_float,
         default=0.0,
         help="also adapt the base proxies seen in the supports (0 = imprint only)",
+    )
+    parser.add_argument(
+        "--refine-steps",
+        type=non_negative_int,
+        default=0,
+        help="then train the new rows on their supports for this many steps (0 = none)",
     )
     parser.add_argument(
         "--input-size", default="480x360", help="network input WIDTHxHEIGHT (default 480x360)"
@@ -53,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     classes = checkpoint_classes(args.checkpoint)
     if args.remove:
         classes = remove_classes(model, classes, args.remove)
-    extended = imprint_classes(model, classes, supports, size, args.alpha)
+    extended = imprint_classes(model, classes, supports, size, args.alpha, args.refine_steps)
     kept = without_training_state(payload)
     kept.update(
         state_dict=model.state_dict(),
