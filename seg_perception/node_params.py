@@ -150,16 +150,16 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec(
         "fewshot_alpha",
-        0.75,
-        "Adaptation of the base classes seen in the support frames (0 = imprint only; "
-        "0.75 was chosen on CamVid val)",
+        0.0,
+        "Adaptation of the base classes seen in the support frames (0 = none; 0 with "
+        "200 refine steps was chosen on CamVid val)",
         bounds=(0.0, 1.0),
     ),
     ParamSpec(
         "fewshot_refine_steps",
-        0,
+        200,
         "Gradient steps that train a new class's row on its support frames after "
-        "imprinting (0 = none; chosen on CamVid val, see docs/results.md)",
+        "imprinting, every other row fixed (0 = none; 200 was chosen on CamVid val)",
         bounds=(0, 5000),
     ),
 )
