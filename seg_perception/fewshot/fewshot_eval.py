@@ -23,7 +23,7 @@ from ..evaluation.metrics import ConfusionMatrix
 from .adaptive_proxies import AdaptiveProxies, classifier_features, segment_features
 from .episodes import SupportFrame, draw_episode
 from .proxies import support_prototypes
-from .proxy_refinement import refine_proxies
+from .proxy_refinement import REFINE_LR, REFINE_PARTIAL, refine_proxies
 
 __all__ = [
     "Adaptation",
@@ -131,8 +131,8 @@ def run_episode(
     adaptations: Sequence[Adaptation],
     input_size: tuple[int, int],
     keep: Sequence[int] = (),
-    refine_lr: float = 0.003,
-    refine_partial: float = 0.5,
+    refine_lr: float = REFINE_LR,
+    refine_partial: float = REFINE_PARTIAL,
 ) -> EpisodeResult:
     """Draw an episode, imprint its novel classes, score the queries once per
     adaptation."""

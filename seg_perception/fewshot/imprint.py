@@ -136,7 +136,6 @@ def imprint_classes(
     input_size: tuple[int, int] = (480, 360),
     alpha: float = 0.0,
     refine_steps: int = 0,
-    refine_lr: float = 0.003,
 ) -> ClassSet:
     """Append one class per entry of ``supports`` to ``model`` (in place) and return
     the extended classes (palette extended too).
@@ -186,7 +185,7 @@ def imprint_classes(
         names.append(name)
         colours.append(new_class_colour(name, colours))
     new_ids = range(classes.num_classes, classes.num_classes + len(supports))
-    refine_proxies(proxies, base_features, frame_labels, new_ids, refine_steps, refine_lr)
+    refine_proxies(proxies, base_features, frame_labels, new_ids, refine_steps)
     return ClassSet(tuple(names), tuple(colours))
 
 

@@ -20,7 +20,10 @@ import torch.nn.functional as F
 from .adaptive_proxies import AdaptiveProxies
 from .proxies import cell_masks
 
-__all__ = ["cell_targets", "refine_proxies"]
+__all__ = ["REFINE_LR", "REFINE_PARTIAL", "cell_targets", "refine_proxies"]
+
+REFINE_LR = 0.003  # Adam's learning rate (config/fewshot/protocol.yaml: refine_lr)
+REFINE_PARTIAL = 0.5  # the partial-label term's weight (protocol: refine_partial)
 
 
 def cell_targets(labels: torch.Tensor, num_classes: int, size: tuple[int, int]) -> torch.Tensor:
@@ -35,9 +38,9 @@ def refine_proxies(
     labels: Sequence[torch.Tensor],
     trainable: Sequence[int],
     steps: int,
-    lr: float = 0.003,
+    lr: float = REFINE_LR,
     balanced: bool = True,
-    partial: float = 0.5,
+    partial: float = REFINE_PARTIAL,
 ) -> list[float]:
     """Train rows ``trainable`` of ``proxies`` (both classifiers) for ``steps`` Adam
     steps of cross-entropy on the support frames; returns the loss before each step.
