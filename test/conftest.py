@@ -36,6 +36,14 @@ def repo_config(relative: str = "segmentation.yaml") -> Path:
 
 
 @pytest.fixture(scope="module")
+def small_cosine_checkpoint(tmp_path_factory) -> Path:
+    """A (untrained) cosine LR-ASPP checkpoint with CamVid's classes and palette."""
+    from small_models import save_small_lraspp
+
+    return save_small_lraspp(tmp_path_factory.mktemp("cosine") / "cosine.pt", classifier="cosine")
+
+
+@pytest.fixture(scope="module")
 def torch_one_thread() -> Iterator[None]:
     """Tiny models run faster on one thread than on two contended ones (2-core CI)."""
     import torch

@@ -208,28 +208,6 @@ def test_support_pools_hold_frames_where_the_class_is_big_enough() -> None:
         assert (read_label(frame.label) == sign).mean() >= 0.005
 
 
-@pytest.fixture(scope="module")
-def small_cosine_checkpoint(tmp_path_factory) -> Path:
-    """A (untrained) cosine LR-ASPP checkpoint with CamVid's classes and palette."""
-    from seg_perception.checkpoint import save_checkpoint
-
-    torch.manual_seed(0)
-    kwargs = {"encoder": "mobilenet_v3_small", "inter_channels": 16, "classifier": "cosine"}
-    model = build_model("lraspp", CAMVID.num_classes, **kwargs)
-    path = tmp_path_factory.mktemp("cosine") / "cosine.pt"
-    save_checkpoint(
-        path,
-        {
-            "model_name": "lraspp",
-            "model_kwargs": kwargs,
-            "class_names": list(CAMVID.names),
-            "palette": [list(c) for c in CAMVID.colors],
-            "state_dict": model.state_dict(),
-        },
-    )
-    return path
-
-
 def write_support(folder: Path, class_name: str, frames, mask_of) -> Path:
     import cv2
 

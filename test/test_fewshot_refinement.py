@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from small_models import save_small_lraspp
 
 from seg_perception.classes import CAMVID, IGNORE_INDEX
 from seg_perception.fewshot.adaptive_proxies import AdaptiveProxies
 from seg_perception.fewshot.proxy_refinement import cell_targets, refine_proxies
-from seg_perception.models import build_model
 from seg_perception.models.cosine_classifier import CosineClassifier
 from seg_perception.samples import load_camvid_sample
 
@@ -98,24 +98,13 @@ def test_zero_steps_change_nothing_and_bad_settings_are_refused(three_class_scen
         refine_proxies(proxies, [features], [labels], [2], steps=10, lr=0.0)
 
 
-def test_imprint_cli_refines_only_the_new_row(tmp_path) -> None:
+def test_imprint_cli_refines_only_the_new_row(small_cosine_checkpoint, tmp_path) -> None:
     import cv2
 
-    from seg_perception.checkpoint import load_model, save_checkpoint
+    from seg_perception.checkpoint import load_model
     from seg_perception.cli import main as cli_main
 
-    torch.manual_seed(0)
-    kwargs = {"encoder": "mobilenet_v3_small", "inter_channels": 16, "classifier": "cosine"}
-    model = build_model("lraspp", CAMVID.num_classes, **kwargs)
-    checkpoint = tmp_path / "cosine.pt"
-    payload = {
-        "model_name": "lraspp",
-        "model_kwargs": kwargs,
-        "class_names": list(CAMVID.names),
-        "palette": [list(c) for c in CAMVID.colors],
-        "state_dict": model.state_dict(),
-    }
-    save_checkpoint(checkpoint, payload, half=False)
+    checkpoint = small_cosine_checkpoint
     car = CAMVID.names.index("Car")
     (tmp_path / "support" / "Vehicle").mkdir(parents=True)
     for stem, rgb, label in load_camvid_sample(2):
@@ -142,29 +131,13 @@ def _camvid_root() -> Path:
     return Path(root)
 
 
-def test_fewshot_eval_scores_every_adaptation(tmp_path) -> None:
+def test_fewshot_eval_scores_every_adaptation(small_cosine_checkpoint, tmp_path) -> None:
     """The protocol on 4 real query frames with small untrained models: every
     (alpha, refine steps) pair is scored, the reported one too, picture written."""
-    from seg_perception.checkpoint import save_checkpoint
     from seg_perception.cli import main as cli_main
 
     root = _camvid_root()
-    torch.manual_seed(0)
-    kwargs = {"encoder": "mobilenet_v3_small", "inter_channels": 16}
-    paths = {}
-    for name, extra in (("base", {"classifier": "cosine"}), ("full", {})):
-        model = build_model("lraspp", CAMVID.num_classes, **kwargs, **extra)
-        paths[name] = tmp_path / f"{name}.pt"
-        save_checkpoint(
-            paths[name],
-            {
-                "model_name": "lraspp",
-                "model_kwargs": {**kwargs, **extra},
-                "class_names": list(CAMVID.names),
-                "palette": [list(c) for c in CAMVID.colors],
-                "state_dict": model.state_dict(),
-            },
-        )
+    paths = {"base": small_cosine_checkpoint, "full": save_small_lraspp(tmp_path / "full.pt")}
     protocol = tmp_path / "protocol.yaml"
     protocol.write_text(
         "folds: [[Car, Pedestrian, SignSymbol], [Bicyclist, Pole, Tree]]\n"
