@@ -1,6 +1,7 @@
 """Moving-object masks from a two-stream model: the pipeline ``eval-motion`` and the node
 share. Frame -> resize to the network size -> flow from the previous frame (per-stream
-state, reset on stamp jumps) -> network -> foreground mask at the frame's size. No ROS."""
+state, reset on stamp jumps) -> network -> (optional dense CRF) -> foreground mask at the
+frame's size. No ROS."""
 
 from __future__ import annotations
 
@@ -20,8 +21,15 @@ from .device import select_device
 from .inference.backends import CompiledNetwork
 from .models import TWO_STREAM, TwoStreamSegmenter
 from .motion import FlowEstimator, FlowStream, flow_to_network_input, flow_to_rgb
+from .refine.dense_crf import DenseCRF
 
-__all__ = ["MotionPipeline", "MotionResult", "load_motion_model", "motion_outputs"]
+__all__ = [
+    "MotionPipeline",
+    "MotionResult",
+    "crf_object_logits",
+    "load_motion_model",
+    "motion_outputs",
+]
 
 
 @dataclass
@@ -63,6 +71,8 @@ class MotionPipeline:
         device: ``auto``, ``cpu`` or ``cuda[:N]``.
         network: the model compiled for a backend (outputs ``foreground``, inputs image
             and flow); None runs it in torch.
+        crf: a dense CRF over (background, object) and the frame at the network size,
+            run on the object probability before it is thresholded; None: none.
     """
 
     def __init__(
@@ -73,8 +83,10 @@ class MotionPipeline:
         max_gap_s: float = 0.5,
         device: str = "auto",
         network: CompiledNetwork | None = None,
+        crf: DenseCRF | None = None,
     ):
         self.device = select_device(device)
+        self.crf = crf
         self.model = model.eval().to(self.device)
         self.network = network
         self.input_size = tuple(input_size)
@@ -91,6 +103,7 @@ class MotionPipeline:
         max_gap_s: float = 0.5,
         device: str = "auto",
         network: CompiledNetwork | None = None,
+        crf: DenseCRF | None = None,
     ) -> MotionPipeline:
         """The pipeline of ``load_motion_model``'s result, at the checkpoint's input size;
         flow as the checkpoint was trained on unless ``flow_method``/``flow_preset``."""
@@ -98,7 +111,7 @@ class MotionPipeline:
         estimator = FlowEstimator(
             flow_method or trained["method"], flow_preset or trained["preset"]
         )
-        return cls(model, tuple(payload["input_size"]), estimator, max_gap_s, device, network)
+        return cls(model, tuple(payload["input_size"]), estimator, max_gap_s, device, network, crf)
 
     @torch.inference_mode()
     def __call__(self, rgb: np.ndarray, stamp_s: float) -> MotionResult:
@@ -121,13 +134,26 @@ class MotionPipeline:
         else:
             logits = self.model(image, flow_input)["foreground"][0, 0]
         timings["inference"] = 1e3 * (time.perf_counter() - start)
+        logits = logits.float().cpu().numpy()
+        if self.crf is not None:
+            start = time.perf_counter()
+            logits = crf_object_logits(self.crf, logits, small)
+            timings["crf"] = 1e3 * (time.perf_counter() - start)
         start = time.perf_counter()
         height, width = rgb.shape[:2]
-        logits = cv2.resize(
-            logits.float().cpu().numpy(), (width, height), interpolation=cv2.INTER_LINEAR
-        )
+        logits = cv2.resize(logits, (width, height), interpolation=cv2.INTER_LINEAR)
         timings["postprocess"] = 1e3 * (time.perf_counter() - start)
         return MotionResult(logits > 0, flow, timings)
+
+
+def crf_object_logits(crf: DenseCRF, logits: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """Object ``logits`` (h, w) refined by ``crf`` over (background, object) and the
+    (h, w, 3) ``rgb`` they were computed on, back as logits (0 where the marginal is one
+    half), so the same upsampling and threshold follow with or without the CRF."""
+    probability = 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
+    marginal = crf(np.stack([1.0 - probability, probability]).astype(np.float32), rgb)[1]
+    marginal = np.clip(marginal, 1e-6, 1.0 - 1e-6)
+    return np.log(marginal / (1.0 - marginal)).astype(np.float32)
 
 
 def motion_outputs(

@@ -202,3 +202,71 @@ def test_bag_eval_writes_motion_and_flow(
             msg = written.deserialize(message)
             assert (msg.width, msg.height, msg.encoding) == (854, 480, "mono8")
             assert set(np.unique(message_to_rgb(msg, message.msgtype))) <= {0, 255}
+
+
+def test_crf_moves_the_object_edge_onto_the_colour_edge() -> None:
+    """The network's edge is 6 px left of the frame's colour edge; the CRF's logits put
+    the threshold on the colour edge and keep the sign elsewhere."""
+    pytest.importorskip("pydensecrf.densecrf")
+    from seg_perception.motion_pipeline import crf_object_logits
+    from seg_perception.refine.dense_crf import CRFParams, DenseCRF
+
+    rgb = np.zeros((40, 60, 3), np.uint8)
+    rgb[:, 30:] = 220  # the object: the bright right half
+    logits = np.where(np.arange(60) >= 24, 1.0, -1.0).astype(np.float32)[None].repeat(40, 0)
+    refined = crf_object_logits(DenseCRF(CRFParams()), logits, rgb)
+    assert refined.shape == logits.shape and refined.dtype == np.float32
+    assert ((refined > 0) == (np.arange(60) >= 30)[None]).mean() > 0.97
+    assert ((logits > 0) == (np.arange(60) >= 30)[None]).mean() == pytest.approx(0.9)
+
+
+def test_eval_motion_crf_refines_and_records_its_kernel(
+    fold_checkpoints: list[Path], davis_root: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("pydensecrf.densecrf")
+    from seg_perception.refine.dense_crf import CRFParams
+
+    scores = {}
+    for crf in ("--no-crf", "--crf"):
+        out = tmp_path / crf
+        args = ["eval-motion", "--data-root", str(davis_root), "--out", str(out), crf]
+        args += ["--sequences", "camel", "--frame-limit", "4"]
+        args += [
+            "--checkpoint",
+            str(fold_checkpoints[0]),
+            "--checkpoint",
+            str(fold_checkpoints[1]),
+        ]
+        assert main(args) == 0
+        report = json.loads((out / "metrics.json").read_text())
+        scores[crf] = report["models"]["custom"]
+        assert report["crf"] == (CRFParams().as_dict() if crf == "--crf" else None)
+    assert "crf" in scores["--crf"]["latency_ms"] and "crf" not in scores["--no-crf"]["latency_ms"]
+    assert scores["--crf"]["per_sequence"] != scores["--no-crf"]["per_sequence"]
+
+
+def test_motion_crf_parameter_puts_the_crf_in_the_frame_pipeline(
+    davis_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``use_flow`` + ``motion_crf``: the node's frame pipeline refines ``~/motion`` with
+    the CRF (timed as ``motion_crf``) and its mask differs from the plain one on a real frame."""
+    pytest.importorskip("pydensecrf.densecrf")
+    from seg_perception.frame_pipeline import build_frame_pipeline
+    from seg_perception.node_params import SegmentationParams
+
+    monkeypatch.setenv("SEG_PERCEPTION_CACHE", str(tmp_path))
+    sequence = load_sequence(davis_root, "camel")
+    masks = {}
+    for crf in (False, True):
+        notes: list[str] = []
+        common = {"device": "cpu", "inference_backend": "torch", "num_threads": 1}
+        params = SegmentationParams(use_flow=True, motion_crf=crf, **common)
+        pipeline, _ = build_frame_pipeline(params, log=notes.append)
+        assert any("dense CRF" in note for note in notes) == crf
+        pipeline.run(lambda: sequence.frame(0), stamp=(0, 0))
+        out = pipeline.run(lambda: sequence.frame(1), stamp=(0, 41_666_667))
+        assert out.status == "processed", out.reason
+        assert ("motion_crf" in out.frame.timings_ms) == crf
+        masks[crf] = out.frame.data["motion"]
+    assert masks[True].shape == masks[False].shape == (480, 854)
+    assert 0.0 < (masks[True] != masks[False]).mean() < 0.2  # it refines, it does not repaint

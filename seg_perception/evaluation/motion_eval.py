@@ -15,6 +15,7 @@ from tqdm import tqdm
 from ..data.davis import load_sequence
 from ..latency_stats import LatencyStats
 from ..motion_pipeline import MotionPipeline, load_motion_model
+from ..refine.dense_crf import CRFParams, DenseCRF
 from .vos_metrics import boundary_f, region_j
 
 __all__ = ["SequenceScore", "assign_checkpoints", "score_checkpoints", "score_sequence"]
@@ -89,15 +90,18 @@ def score_checkpoints(
     sequences: Sequence[str],
     device: str = "auto",
     frame_limit: int | None = None,
+    crf: CRFParams | None = None,
 ) -> tuple[list[SequenceScore], LatencyStats]:
-    """Score ``sequences``, each with the checkpoint that held it out."""
+    """Score ``sequences``, each with the checkpoint that held it out; ``crf``: a dense
+    CRF on each mask (``MotionPipeline``'s), else none."""
     loaded = {str(path): load_motion_model(path, require_flow=False) for path in checkpoints}
     for path, (_, payload) in loaded.items():
         if "train_sequences" not in payload:
             raise ValueError(f"{path} is not a motion checkpoint (no train_sequences)")
     chosen = assign_checkpoints({p: payload for p, (_, payload) in loaded.items()}, sequences)
+    dense_crf = DenseCRF(crf) if crf is not None else None  # one line without pydensecrf2
     pipelines = {
-        path: MotionPipeline.from_loaded(model, payload, device=device)
+        path: MotionPipeline.from_loaded(model, payload, device=device, crf=dense_crf)
         for path, (model, payload) in loaded.items()
     }
     latency = LatencyStats(window=100_000)

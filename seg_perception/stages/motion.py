@@ -13,7 +13,9 @@ from ..inference.onnx_cache import cached_onnx, file_sha256
 from ..motion import DIS_PRESETS, FLOW_METHODS
 from ..motion_pipeline import MotionPipeline, load_motion_model, motion_outputs
 from ..parameters import ParamSpec
+from ..refine.dense_crf import DenseCRF
 from .base import BuildContext, Frame, Output, StageSpec
+from .crf import crf_params_of
 
 __all__ = ["MotionStage", "MOTION_STAGE"]
 
@@ -22,7 +24,8 @@ class MotionStage:
     """``motion`` (mono8, 255 on the moving object) and ``flow`` (rgb8 picture).
 
     A frame that restarts the flow stream (first frame, stamp going back, long gap, new
-    size) produces neither. Sub-timings: ``flow`` and ``motion_inference``.
+    size) produces neither. Sub-timings: ``flow``, ``motion_inference`` and, with
+    ``motion_crf``, ``motion_crf``.
     """
 
     name = "motion_total"
@@ -40,6 +43,8 @@ class MotionStage:
         if result.foreground is None:
             return {}
         frame.timings_ms["motion_inference"] = result.timings_ms["inference"]
+        if "crf" in result.timings_ms:
+            frame.timings_ms["motion_crf"] = result.timings_ms["crf"]
         return {name: pixels for name, pixels, _ in motion_outputs(result, frame.rgb.shape[:2])}
 
     def counters(self) -> dict[str, int]:
@@ -75,7 +80,9 @@ def _build(params: Any, context: BuildContext) -> MotionStage | None:
         select_device(context.device),
         params.num_threads,
     )
-    context.log(f"motion stream: {path} ({choice.name})")
+    # CRFUnavailable (one line) without pydensecrf2; the kernel is refine's crf_* one
+    crf = DenseCRF(crf_params_of(params)) if params.motion_crf else None
+    context.log(f"motion stream: {path} ({choice.name}{', dense CRF' if crf else ''})")
     return MotionStage(
         MotionPipeline.from_loaded(
             model,
@@ -85,6 +92,7 @@ def _build(params: Any, context: BuildContext) -> MotionStage | None:
             max_gap_s=params.flow_max_gap,
             device=context.device,
             network=network,
+            crf=crf,
         )
     )
 
@@ -102,6 +110,12 @@ MOTION_STAGE = StageSpec(
             "motion_checkpoint",
             "",
             "Two-stream checkpoint for ~/motion; empty = the bundled DAVIS model (fold a)",
+        ),
+        ParamSpec(
+            "motion_crf",
+            False,
+            "Dense CRF on ~/motion before the threshold, with the crf_* kernel (eval-motion "
+            "--crf: +J&F on DAVIS, about 0.2 s a frame on a 2-core CPU)",
         ),
         ParamSpec(
             "flow_method", "dis", "Optical flow: dis (fast) or farneback", choices=FLOW_METHODS

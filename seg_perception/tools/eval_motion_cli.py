@@ -2,7 +2,8 @@
 
 Each sequence is scored by the checkpoint that was not trained on it (two folds: two
 checkpoints per model). Without ``--checkpoint`` both bundled models are scored:
-two-stream and appearance-only. Writes ``<out>/metrics.json`` and a bar chart.
+two-stream and appearance-only. ``--crf`` refines every mask with the dense CRF (the
+kernel of ``refine: crf``). Writes ``<out>/metrics.json`` and a bar chart.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="motion checkpoint; repeat for each fold (default: the bundled models)",
     )
     parser.add_argument("--out", default="out/eval_motion", help="output folder")
+    parser.add_argument(
+        "--crf",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="dense CRF on each mask before the threshold (needs pydensecrf2; default off)",
+    )
     add_davis_eval_arguments(parser)
 
 
@@ -34,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.motion_report import motion_figure, summarise
     from ..io_utils import write_json
     from ..machine import describe_machine
+    from ..refine.dense_crf import CRFParams
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -44,10 +52,16 @@ def run(args: argparse.Namespace) -> int:
         if args.checkpoint
         else {name: list(paths) for name, paths in MOTION_CHECKPOINTS.items()}
     )
-    report: dict = {"data_root": str(data_root), "sequences": sequences, "models": {}}
+    crf = CRFParams() if args.crf else None
+    report: dict = {
+        "data_root": str(data_root),
+        "sequences": sequences,
+        "crf": crf.as_dict() if crf else None,
+        "models": {},
+    }
     for name, paths in groups.items():
         scores, latency = score_checkpoints(
-            paths, data_root, sequences, args.device, args.frame_limit
+            paths, data_root, sequences, args.device, args.frame_limit, crf
         )
         report["models"][name] = summarise(scores, latency, paths)
         summary = report["models"][name]
