@@ -133,8 +133,8 @@ class MotionPipeline:
             logits = self.network(image, flow_input)["foreground"][0, 0]
         else:
             logits = self.model(image, flow_input)["foreground"][0, 0]
+        logits = logits.float().cpu().numpy()  # waits for the device: part of inference
         timings["inference"] = 1e3 * (time.perf_counter() - start)
-        logits = logits.float().cpu().numpy()
         if self.crf is not None:
             start = time.perf_counter()
             logits = crf_object_logits(self.crf, logits, small)

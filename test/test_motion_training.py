@@ -207,7 +207,6 @@ def test_bag_eval_writes_motion_and_flow(
 def test_crf_moves_the_object_edge_onto_the_colour_edge() -> None:
     """The network's edge is 6 px left of the frame's colour edge; the CRF's logits put
     the threshold on the colour edge and keep the sign elsewhere."""
-    pytest.importorskip("pydensecrf.densecrf")
     from seg_perception.motion_pipeline import crf_object_logits
     from seg_perception.refine.dense_crf import CRFParams, DenseCRF
 
@@ -216,31 +215,31 @@ def test_crf_moves_the_object_edge_onto_the_colour_edge() -> None:
     logits = np.where(np.arange(60) >= 24, 1.0, -1.0).astype(np.float32)[None].repeat(40, 0)
     refined = crf_object_logits(DenseCRF(CRFParams()), logits, rgb)
     assert refined.shape == logits.shape and refined.dtype == np.float32
-    assert ((refined > 0) == (np.arange(60) >= 30)[None]).mean() > 0.97
-    assert ((logits > 0) == (np.arange(60) >= 30)[None]).mean() == pytest.approx(0.9)
+    object_side = (np.arange(60) >= 30)[None].repeat(40, 0)
+    assert ((logits > 0) == object_side).mean() == pytest.approx(0.9)
+    assert ((refined > 0) == object_side).mean() > 0.97
+    far_from_edges = np.r_[0:18, 36:60]  # both edges, the network's and the colour's
+    np.testing.assert_array_equal(refined[:, far_from_edges] > 0, object_side[:, far_from_edges])
 
 
 def test_eval_motion_crf_refines_and_records_its_kernel(
     fold_checkpoints: list[Path], davis_root: Path, tmp_path: Path
 ) -> None:
-    pytest.importorskip("pydensecrf.densecrf")
     from seg_perception.refine.dense_crf import CRFParams
 
     scores = {}
     for crf in ("--no-crf", "--crf"):
         out = tmp_path / crf
         args = ["eval-motion", "--data-root", str(davis_root), "--out", str(out), crf]
-        args += ["--sequences", "camel", "--frame-limit", "4"]
-        args += [
-            "--checkpoint",
-            str(fold_checkpoints[0]),
-            "--checkpoint",
-            str(fold_checkpoints[1]),
-        ]
+        args += ["--sequences", "camel", "--frame-limit", "4", "--crf-iterations", "3"]
+        for path in fold_checkpoints:
+            args += ["--checkpoint", str(path)]
         assert main(args) == 0
         report = json.loads((out / "metrics.json").read_text())
-        scores[crf] = report["models"]["custom"]
-        assert report["crf"] == (CRFParams().as_dict() if crf == "--crf" else None)
+        scores[crf] = next(iter(report["models"].values()))
+        kernel = {**CRFParams().as_dict(), "iterations": 3}  # the --crf-* options count
+        assert report["crf"] == (kernel if crf == "--crf" else None)
+        assert list(report["models"]) == ["custom + CRF" if crf == "--crf" else "custom"]
     assert "crf" in scores["--crf"]["latency_ms"] and "crf" not in scores["--no-crf"]["latency_ms"]
     assert scores["--crf"]["per_sequence"] != scores["--no-crf"]["per_sequence"]
 
@@ -250,7 +249,6 @@ def test_motion_crf_parameter_puts_the_crf_in_the_frame_pipeline(
 ) -> None:
     """``use_flow`` + ``motion_crf``: the node's frame pipeline refines ``~/motion`` with
     the CRF (timed as ``motion_crf``) and its mask differs from the plain one on a real frame."""
-    pytest.importorskip("pydensecrf.densecrf")
     from seg_perception.frame_pipeline import build_frame_pipeline
     from seg_perception.node_params import SegmentationParams
 
@@ -260,9 +258,12 @@ def test_motion_crf_parameter_puts_the_crf_in_the_frame_pipeline(
     for crf in (False, True):
         notes: list[str] = []
         common = {"device": "cpu", "inference_backend": "torch", "num_threads": 1}
-        params = SegmentationParams(use_flow=True, motion_crf=crf, **common)
+        params = SegmentationParams(use_flow=True, motion_crf=crf, crf_iterations=4, **common)
         pipeline, _ = build_frame_pipeline(params, log=notes.append)
         assert any("dense CRF" in note for note in notes) == crf
+        (motion,) = [stage for stage in pipeline.stages if stage.name == "motion_total"]
+        if crf:  # the node's crf_* kernel, not a default one
+            assert motion.pipeline.crf.params.iterations == 4
         pipeline.run(lambda: sequence.frame(0), stamp=(0, 0))
         out = pipeline.run(lambda: sequence.frame(1), stamp=(0, 41_666_667))
         assert out.status == "processed", out.reason

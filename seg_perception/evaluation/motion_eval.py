@@ -99,7 +99,7 @@ def score_checkpoints(
         if "train_sequences" not in payload:
             raise ValueError(f"{path} is not a motion checkpoint (no train_sequences)")
     chosen = assign_checkpoints({p: payload for p, (_, payload) in loaded.items()}, sequences)
-    dense_crf = DenseCRF(crf) if crf is not None else None  # one line without pydensecrf2
+    dense_crf = DenseCRF(crf) if crf is not None else None  # CRFUnavailable without pydensecrf2
     pipelines = {
         path: MotionPipeline.from_loaded(model, payload, device=device, crf=dense_crf)
         for path, (model, payload) in loaded.items()

@@ -114,8 +114,9 @@ MOTION_STAGE = StageSpec(
         ParamSpec(
             "motion_crf",
             False,
-            "Dense CRF on ~/motion before the threshold, with the crf_* kernel (eval-motion "
-            "--crf: +J&F on DAVIS, about 0.2 s a frame on a 2-core CPU)",
+            "Dense CRF on ~/motion before the threshold, with the crf_* kernel of refine "
+            "(eval-motion --crf: +5.1 J&F for the two-stream model on DAVIS; about 0.3 s a "
+            "frame, one thread)",
         ),
         ParamSpec(
             "flow_method", "dis", "Optical flow: dis (fast) or farneback", choices=FLOW_METHODS

@@ -3,7 +3,8 @@
 Each sequence is scored by the checkpoint that was not trained on it (two folds: two
 checkpoints per model). Without ``--checkpoint`` both bundled models are scored:
 two-stream and appearance-only. ``--crf`` refines every mask with the dense CRF (the
-kernel of ``refine: crf``). Writes ``<out>/metrics.json`` and a bar chart.
+kernel of ``refine: crf``, ``--crf-*`` as the node's ``crf_*``); its models are named
+``<model> + CRF``. Writes ``<out>/metrics.json`` and a bar chart.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from ..checkpoint import MOTION_CHECKPOINTS
 from .davis_args import add_davis_eval_arguments
+from .refine_args import add_crf_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=False,
         help="dense CRF on each mask before the threshold (needs pydensecrf2; default off)",
     )
+    add_crf_arguments(parser)
     add_davis_eval_arguments(parser)
 
 
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.motion_report import motion_figure, summarise
     from ..io_utils import write_json
     from ..machine import describe_machine
-    from ..refine.dense_crf import CRFParams
+    from ..stages.crf import crf_params_of
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -52,14 +55,15 @@ def run(args: argparse.Namespace) -> int:
         if args.checkpoint
         else {name: list(paths) for name, paths in MOTION_CHECKPOINTS.items()}
     )
-    crf = CRFParams() if args.crf else None
+    crf = crf_params_of(args) if args.crf else None
     report: dict = {
         "data_root": str(data_root),
         "sequences": sequences,
         "crf": crf.as_dict() if crf else None,
         "models": {},
     }
-    for name, paths in groups.items():
+    for group, paths in groups.items():
+        name = f"{group} + CRF" if crf else group
         scores, latency = score_checkpoints(
             paths, data_root, sequences, args.device, args.frame_limit, crf
         )
