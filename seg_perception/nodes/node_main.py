@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import rclpy
 import yaml
@@ -15,6 +18,8 @@ from rclpy.node import Node
 
 __all__ = ["run_node"]
 
+SHUTDOWN_GRACE_S = 10.0  # a node that cannot start is gone after this, whatever DDS does
+
 
 def run_node(
     name: str,
@@ -23,7 +28,11 @@ def run_node(
     args: list[str] | None = None,
 ) -> int:
     """Run the node ``factory`` builds; 1 with a one-line fatal log when it cannot start
-    (a missing or invalid ``--params-file`` included)."""
+    (a missing or invalid ``--params-file`` included).
+
+    A node that fails in its constructor ends the process itself (``_exit_after_failed_start``):
+    the middleware's teardown of the half-built node has been seen to hang.
+    """
     problem = _params_file_problem(sys.argv if args is None else args)
     if problem:
         print(f"[FATAL] [{name}]: cannot start: {problem}", file=sys.stderr)
@@ -38,8 +47,7 @@ def run_node(
         node = factory()
     except startup_errors as exc:
         rclpy.logging.get_logger(name).fatal(f"cannot start: {exc}")
-        rclpy.try_shutdown()
-        return 1
+        _exit_after_failed_start()
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
@@ -54,6 +62,19 @@ def run_node(
         node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def _exit_after_failed_start() -> NoReturn:
+    """Shut rclpy down and exit with 1; a watchdog exits anyway after
+    ``SHUTDOWN_GRACE_S`` if the teardown hangs, and ``os._exit`` skips interpreter
+    finalization, where a half-built node's middleware objects would be destroyed again."""
+    watchdog = threading.Timer(SHUTDOWN_GRACE_S, os._exit, args=(1,))
+    watchdog.daemon = True
+    watchdog.start()
+    rclpy.try_shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
 
 
 def _params_file_problem(argv: list[str]) -> str | None:
