@@ -151,8 +151,7 @@ def crf_object_logits(crf: DenseCRF, logits: np.ndarray, rgb: np.ndarray) -> np.
     (h, w, 3) ``rgb`` they were computed on, back as logits (0 where the marginal is one
     half), so the same upsampling and threshold follow with or without the CRF."""
     probability = 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
-    marginal = crf(np.stack([1.0 - probability, probability]).astype(np.float32), rgb)[1]
-    marginal = np.clip(marginal, 1e-6, 1.0 - 1e-6)
+    marginal = np.clip(crf.object_probability(probability, rgb), 1e-6, 1.0 - 1e-6)
     return np.log(marginal / (1.0 - marginal)).astype(np.float32)
 
 

@@ -95,3 +95,8 @@ class DenseCRF:
             )
         marginals = np.asarray(crf.inference(p.iterations), dtype=np.float32)
         return marginals.reshape(classes, height, width)
+
+    def object_probability(self, probability: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+        """Refined (H, W) object marginal from one object ``probability`` (H, W): the
+        two-class CRF over (background, object)."""
+        return self(np.stack([1.0 - probability, probability]), rgb)[1]

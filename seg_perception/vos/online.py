@@ -208,7 +208,7 @@ class VideoObjectSegmenter:
         with torch.inference_mode():
             probability = torch.sigmoid(self.model(image)["out"])[0, 0].float().cpu().numpy()
         if self._crf is not None:
-            probability = self._crf(np.stack([1.0 - probability, probability]), small)[1]
+            probability = self._crf.object_probability(probability, small)
         self._frames += 1
         if self.params.online and self._frames % self.params.adapt_every == 0:
             self._adapt(image, probability)
