@@ -29,6 +29,8 @@ __all__ = [
     "crf_object_logits",
     "load_motion_model",
     "motion_outputs",
+    "probability_logits",
+    "sigmoid",
 ]
 
 
@@ -39,6 +41,7 @@ class MotionResult:
     foreground: np.ndarray | None  # (H, W) bool: the moving object, at the frame's size
     flow: np.ndarray | None  # (h, w, 2) pixels at the network size
     timings_ms: dict[str, float] = field(default_factory=dict)
+    logits: np.ndarray | None = None  # (h, w) object logits at the network size (after the CRF)
 
 
 def load_motion_model(
@@ -141,18 +144,27 @@ class MotionPipeline:
             timings["crf"] = 1e3 * (time.perf_counter() - start)
         start = time.perf_counter()
         height, width = rgb.shape[:2]
-        logits = cv2.resize(logits, (width, height), interpolation=cv2.INTER_LINEAR)
+        full = cv2.resize(logits, (width, height), interpolation=cv2.INTER_LINEAR)
         timings["postprocess"] = 1e3 * (time.perf_counter() - start)
-        return MotionResult(logits > 0, flow, timings)
+        return MotionResult(full > 0, flow, timings, logits)
 
 
 def crf_object_logits(crf: DenseCRF, logits: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     """Object ``logits`` (h, w) refined by ``crf`` over (background, object) and the
     (h, w, 3) ``rgb`` they were computed on, back as logits (0 where the marginal is one
     half), so the same upsampling and threshold follow with or without the CRF."""
-    probability = 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
-    marginal = np.clip(crf.object_probability(probability, rgb), 1e-6, 1.0 - 1e-6)
-    return np.log(marginal / (1.0 - marginal)).astype(np.float32)
+    return probability_logits(crf.object_probability(sigmoid(logits), rgb))
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Object probability of logits (float32)."""
+    return (1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))).astype(np.float32)
+
+
+def probability_logits(probability: np.ndarray) -> np.ndarray:
+    """Logits of an object probability, clipped to 1e-6 from 0 and 1 (float32)."""
+    p = np.clip(probability, 1e-6, 1.0 - 1e-6)
+    return np.log(p / (1.0 - p)).astype(np.float32)
 
 
 def motion_outputs(

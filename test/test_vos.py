@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from vos_scenes import disk_scene
 
 from seg_perception.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
 from seg_perception.classes import IGNORE_INDEX
@@ -79,17 +80,6 @@ def test_online_params_validation_and_shipped_configs() -> None:
     assert tuple(parent["input_size"]) == osvos.input_size
 
 
-def _scene(offset: int) -> tuple[np.ndarray, np.ndarray]:
-    """A 128x96 frame: a striped orange disk on grey noise, centred at x = 40 + offset."""
-    rng = np.random.default_rng(offset)
-    rgb = rng.integers(90, 140, (96, 128, 3)).astype(np.uint8)
-    yy, xx = np.mgrid[:96, :128]
-    mask = (xx - 40 - offset) ** 2 + (yy - 48) ** 2 < 20**2
-    rgb[mask] = (230, 120, 30)
-    rgb[mask & (xx % 6 < 2)] = (160, 60, 10)
-    return rgb, mask
-
-
 @pytest.fixture(scope="module")
 def parent() -> torch.nn.Module:
     net, _ = foreground_net_from_segmentation(DEFAULT_CHECKPOINT)
@@ -101,10 +91,10 @@ def test_osvos_learns_the_first_mask_and_leaves_the_parent(parent: torch.nn.Modu
     params = OnlineParams(input_size=(128, 96), finetune_steps=40, finetune_lr=1e-3)
     segmenter = VideoObjectSegmenter(parent, params)
     progress: list[tuple[int, int]] = []
-    rgb, mask = _scene(0)
+    rgb, mask = disk_scene(0)
     segmenter.init(rgb, mask, progress=lambda done, total: progress.append((done, total)))
     assert progress[-1] == (40, 40)
-    later, truth = _scene(30)  # the object moved 30 px
+    later, truth = disk_scene(30)  # the object moved 30 px
     probability = segmenter.segment(later)
     assert probability.shape == (96, 128)
     assert region_j(upsample_probability(probability, truth.shape) > 0.5, truth) > 0.6
@@ -115,9 +105,9 @@ def test_osvos_learns_the_first_mask_and_leaves_the_parent(parent: torch.nn.Modu
 def test_osvos_with_the_dense_crf(parent: torch.nn.Module) -> None:
     params = OnlineParams(input_size=(128, 96), finetune_steps=40, finetune_lr=1e-3, crf=True)
     segmenter = VideoObjectSegmenter(parent, params)
-    rgb, mask = _scene(0)
+    rgb, mask = disk_scene(0)
     segmenter.init(rgb, mask)
-    later, truth = _scene(30)
+    later, truth = disk_scene(30)
     probability = segmenter.segment(later)
     assert probability.shape == (96, 128) and 0.0 <= probability.min() <= probability.max() <= 1.0
     assert region_j(upsample_probability(probability, truth.shape) > 0.5, truth) > 0.6
@@ -127,7 +117,7 @@ def test_osvos_with_the_dense_crf(parent: torch.nn.Module) -> None:
 
 def test_init_rejects_bad_targets(parent: torch.nn.Module) -> None:
     segmenter = VideoObjectSegmenter(parent, OnlineParams(input_size=(128, 96), finetune_steps=1))
-    rgb, mask = _scene(0)
+    rgb, mask = disk_scene(0)
     with pytest.raises(ValueError, match="empty"):
         segmenter.init(rgb, np.zeros_like(mask))
     with pytest.raises(ValueError, match="does not match"):
@@ -143,10 +133,10 @@ def test_onavos_adapts_and_stops_when_asked(parent: torch.nn.Module) -> None:
         input_size=(128, 96), finetune_steps=40, finetune_lr=1e-3, online=True, adapt_steps=1
     )
     segmenter = VideoObjectSegmenter(parent, params)
-    rgb, mask = _scene(0)
+    rgb, mask = disk_scene(0)
     segmenter.init(rgb, mask)
     for offset in (5, 10, 15):
-        segmenter.segment(_scene(offset)[0])
+        segmenter.segment(disk_scene(offset)[0])
     assert segmenter.adaptations == 3
     stopped = VideoObjectSegmenter(parent, params)
     steps: list[int] = []
@@ -228,7 +218,7 @@ def test_target_tracker_states(parent: torch.nn.Module) -> None:
     params = OnlineParams(input_size=(128, 96), finetune_steps=30, finetune_lr=1e-3)
     notes: list[str] = []
     tracker = TargetTracker(parent, params, log=notes.append)
-    rgb, mask = _scene(0)
+    rgb, mask = disk_scene(0)
     frames: FrameBuffer[np.ndarray] = FrameBuffer(3)  # what the node keeps by stamp
     with pytest.raises(VOSInitError, match="no frame received yet"):
         frames.find((1, 0))
@@ -255,7 +245,7 @@ def test_target_tracker_states(parent: torch.nn.Module) -> None:
     assert (
         tracker.status()["vos_state"] == "tracking" and "vos_finetune_seconds" in tracker.status()
     )
-    later, truth = _scene(20)
+    later, truth = disk_scene(20)
     assert region_j(tracker.track(later), truth) > 0.6
     tracker.request_init((1, 3), mask, rgb)  # replaced at once: no mask until it is learnt again
     assert tracker.track(later) is None

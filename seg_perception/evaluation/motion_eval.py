@@ -18,7 +18,13 @@ from ..motion_pipeline import MotionPipeline, load_motion_model
 from ..refine.dense_crf import CRFParams, DenseCRF
 from .vos_metrics import boundary_f, region_j
 
-__all__ = ["SequenceScore", "assign_checkpoints", "score_checkpoints", "score_sequence"]
+__all__ = [
+    "SequenceScore",
+    "assign_checkpoints",
+    "held_out_pipelines",
+    "score_checkpoints",
+    "score_sequence",
+]
 
 FRAME_RATE = 24.0  # DAVIS frames per second, for the stream's stamps
 
@@ -32,6 +38,7 @@ class SequenceScore:
     j_mean: float
     f_mean: float
     frames: int
+    finetune_seconds: float | None = None  # self-training only
 
 
 def assign_checkpoints(
@@ -84,16 +91,14 @@ def score_sequence(
     return float(np.mean(j_scores)), float(np.mean(f_scores)), len(j_scores)
 
 
-def score_checkpoints(
+def held_out_pipelines(
     checkpoints: Sequence[str | os.PathLike],
-    data_root: str | os.PathLike,
     sequences: Sequence[str],
     device: str = "auto",
-    frame_limit: int | None = None,
     crf: CRFParams | None = None,
-) -> tuple[list[SequenceScore], LatencyStats]:
-    """Score ``sequences``, each with the checkpoint that held it out; ``crf``: a dense
-    CRF on each mask (``MotionPipeline``'s), else none."""
+) -> tuple[dict[str, MotionPipeline], dict[str, str]]:
+    """A ``MotionPipeline`` per checkpoint, and for each sequence the checkpoint that held
+    it out; ``crf``: a dense CRF on each mask, else none."""
     loaded = {str(path): load_motion_model(path, require_flow=False) for path in checkpoints}
     for path, (_, payload) in loaded.items():
         if "train_sequences" not in payload:
@@ -104,6 +109,20 @@ def score_checkpoints(
         path: MotionPipeline.from_loaded(model, payload, device=device, crf=dense_crf)
         for path, (model, payload) in loaded.items()
     }
+    return pipelines, chosen
+
+
+def score_checkpoints(
+    checkpoints: Sequence[str | os.PathLike],
+    data_root: str | os.PathLike,
+    sequences: Sequence[str],
+    device: str = "auto",
+    frame_limit: int | None = None,
+    crf: CRFParams | None = None,
+) -> tuple[list[SequenceScore], LatencyStats]:
+    """Score ``sequences``, each with the checkpoint that held it out; ``crf``: a dense
+    CRF on each mask (``MotionPipeline``'s), else none."""
+    pipelines, chosen = held_out_pipelines(checkpoints, sequences, device, crf)
     latency = LatencyStats(window=100_000)
     scores = []
     for name in tqdm(sequences, desc="eval-motion"):

@@ -24,6 +24,8 @@ def summarise(
     """DAVIS means: J and F averaged per sequence, then over sequences; J&F their mean."""
     j_mean = float(np.mean([s.j_mean for s in scores]))
     f_mean = float(np.mean([s.f_mean for s in scores]))
+    tuned = [s.finetune_seconds for s in scores if s.finetune_seconds is not None]
+    extra = {"finetune_seconds_mean": float(np.mean(tuned))} if tuned else {}
     return {
         "j_mean": j_mean,
         "f_mean": f_mean,
@@ -31,10 +33,12 @@ def summarise(
         "frames": int(sum(s.frames for s in scores)),
         "per_sequence": [
             {"sequence": s.sequence, "checkpoint": s.checkpoint, "j": s.j_mean, "f": s.f_mean}
+            | ({} if s.finetune_seconds is None else {"finetune_seconds": s.finetune_seconds})
             for s in scores
         ],
         "checkpoints": {Path(p).name: file_sha256(p) for p in checkpoints},
         "latency_ms": latency.summary(),
+        **extra,
     }
 
 

@@ -109,8 +109,9 @@ def load_online_params(path: str | os.PathLike, **overrides: Any) -> OnlineParam
 
 
 class VideoObjectSegmenter:
-    """One target: ``init`` fine-tunes a copy of the parent on a mask, ``segment`` then
-    returns each later frame's object probability (and adapts online if configured).
+    """One target: ``init`` fine-tunes a copy of the parent on a mask (``fit``: on
+    several partly labelled frames), ``segment`` then returns each later frame's object
+    probability (and adapts online if configured).
 
     Args:
         parent: foreground network (``load_vos_parent``); never modified.
@@ -133,7 +134,8 @@ class VideoObjectSegmenter:
             rng=np.random.default_rng(params.seed),
         )
         self._crf = DenseCRF(params.crf_params()) if params.crf else None
-        self._first: tuple[np.ndarray, np.ndarray] | None = None
+        self._examples: list[tuple[np.ndarray, np.ndarray]] = []  # (frame, labels)
+        self._pick = np.random.default_rng(params.seed + 1)  # which example, when several
         self._last_mask: np.ndarray | None = None
         self._frames = 0
         self.adaptations = 0
@@ -141,9 +143,12 @@ class VideoObjectSegmenter:
     def _trainable(self) -> list[nn.Parameter]:
         return [p for p in self.model.parameters() if p.requires_grad]
 
-    def _first_frame_batch(self, copies: int) -> tuple[torch.Tensor, torch.Tensor]:
-        rgb, mask = self._first  # type: ignore[misc]
-        pairs = [self._augment(rgb, mask) for _ in range(copies)]
+    def _example_batch(self, copies: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``copies`` augmented examples: the first frame, or random ones of ``fit``'s."""
+        pairs = []
+        for _ in range(copies):
+            index = 0 if len(self._examples) == 1 else self._pick.integers(len(self._examples))
+            pairs.append(self._augment(*self._examples[index]))
         return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
 
     def _step(
@@ -180,24 +185,49 @@ class VideoObjectSegmenter:
         small_mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
         if not small_mask.any():
             raise ValueError("the target mask vanishes at the network size: too small")
-        self._first = (frame, small_mask)
+        self._examples = [(frame, small_mask)]
         self._last_mask = small_mask.astype(bool)
+        self._finetune(progress, should_stop)
+        return time.monotonic() - started
+
+    def fit(
+        self,
+        examples: list[tuple[np.ndarray, np.ndarray]],
+        progress: Progress | None = None,
+    ) -> float:
+        """Fine-tune on several frames at once; seconds. Each example is an (h, w, 3)
+        uint8 frame at the network size and its (h, w) uint8 labels: 1 object, 0
+        background, ``IGNORE_INDEX`` unknown (e.g. pseudo-labels from another model)."""
+        size = self.params.input_size
+        for rgb, labels in examples:
+            if rgb.shape != (size[1], size[0], 3) or labels.shape != rgb.shape[:2]:
+                raise ValueError(
+                    f"examples must be frames and labels at {size}, not {rgb.shape} {labels.shape}"
+                )
+        if not any((labels == 1).any() for _, labels in examples):
+            raise ValueError("no example labels any pixel as the object")
+        started = time.monotonic()
+        self._examples = list(examples)
+        self._last_mask = None
+        self._finetune(progress, None)
+        return time.monotonic() - started
+
+    def _finetune(self, progress: Progress | None, should_stop: Callable[[], bool] | None) -> None:
         optimizer = torch.optim.Adam(self._trainable(), lr=self.params.finetune_lr)
         steps = self.params.finetune_steps
         for step in range(steps):
             if should_stop is not None and should_stop():
                 break
-            self._step(optimizer, *self._first_frame_batch(self.params.batch_size))
+            self._step(optimizer, *self._example_batch(self.params.batch_size))
             if progress is not None:
                 progress(step + 1, steps)
         self._online_optimizer = torch.optim.Adam(self._trainable(), lr=self.params.online_lr)
         self._frames = 0
-        return time.monotonic() - started
 
     def segment(self, rgb: np.ndarray) -> np.ndarray:
         """(h, w) float32 object probability of the next frame at the network size."""
-        if self._first is None:
-            raise RuntimeError("init() must be called with the first mask before segment()")
+        if not self._examples:
+            raise RuntimeError("init() or fit() must be called before segment()")
         size = self.params.input_size
         small = (
             rgb
@@ -217,6 +247,8 @@ class VideoObjectSegmenter:
 
     def _adapt(self, image: torch.Tensor, probability: np.ndarray) -> None:
         p = self.params
+        if self._last_mask is None:  # after fit(): no previous frame's mask yet
+            return
         labels = online_targets(
             probability, self._last_mask, p.positive_threshold, p.erosion, p.negative_distance
         )
@@ -224,7 +256,7 @@ class VideoObjectSegmenter:
             return
         current = torch.from_numpy(labels.astype(np.int64))[None]
         for _ in range(p.adapt_steps):
-            first_images, first_labels = self._first_frame_batch(1)
+            first_images, first_labels = self._example_batch(1)
             images = torch.cat([image.cpu(), first_images])
             self._step(self._online_optimizer, images, torch.cat([current, first_labels]))
         self.adaptations += 1
