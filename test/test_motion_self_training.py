@@ -64,6 +64,13 @@ def test_pseudo_labels_keep_confident_pixels_away_from_the_edge() -> None:
     assert ((wide != IGNORE_INDEX) <= (labels != IGNORE_INDEX)).all()
     assert (wide[wide != IGNORE_INDEX] == labels[wide != IGNORE_INDEX]).all()
     assert (wide != IGNORE_INDEX).sum() < (labels != IGNORE_INDEX).sum()
+    # the thresholds: unsure pixels away from the edge stay unlabelled on both sides
+    unsure = probability.copy()
+    unsure[0:3, :] = 0.3  # outside the mask, far from it, but not below 0.1
+    unsure[18:23, 28:33] = 0.6  # inside, far from the edge, but not above 0.9
+    unsure_labels = pseudo_labels(unsure, 0.9, 0.1, margin=3)
+    assert (unsure_labels[0:3] == IGNORE_INDEX).all() and (unsure_labels[3:5] == 0).all()
+    assert (unsure_labels[18:23, 28:33] == IGNORE_INDEX).all() and unsure_labels[20, 25] == 1
     # nothing confident enough, or no object at all: no labels
     assert pseudo_labels(np.full((40, 60), 0.7, np.float32), 0.9, 0.1, 3) is None
     assert pseudo_labels(np.full((40, 60), 0.05, np.float32), 0.9, 0.1, 3) is None
@@ -99,6 +106,25 @@ def test_fit_learns_from_partly_labelled_frames(parent: torch.nn.Module) -> None
     later, truth = disk_scene(45)  # a position no example shows
     probability = segmenter.segment(later)
     assert region_j(upsample_probability(probability, truth.shape) > 0.5, truth) > 0.6
+    # online adaptation after fit: from the second frame, once there is a previous mask
+    online = OnlineParams(
+        input_size=(128, 96),
+        finetune_steps=40,
+        finetune_lr=1e-3,
+        online=True,
+        adapt_every=1,
+        adapt_steps=1,
+        positive_threshold=0.6,
+        erosion=1,
+    )
+    adapting = VideoObjectSegmenter(parent, online)
+    adapting.fit(examples)
+    adapting.segment(later)
+    assert adapting.adaptations == 0
+    adapting.segment(later)
+    assert adapting.adaptations == 1
+    with pytest.raises(ValueError, match="must be uint8"):
+        segmenter.fit([(later.astype(np.float32), examples[0][1])])
     with pytest.raises(ValueError, match="examples must be frames and labels at"):
         segmenter.fit([(later[:50], examples[0][1])])
     with pytest.raises(ValueError, match="no example labels"):
@@ -162,6 +188,7 @@ def test_eval_motion_self_train_records_its_settings(davis_root: Path, tmp_path:
     settings = report["self_training"]
     assert settings["every"] == SelfTrainingParams().every
     assert settings["tuning"]["finetune_steps"] == 2 and settings["tuning"]["crf"] is False
+    assert "input_size" not in settings["tuning"]  # the motion checkpoint's is used
     assert [Path(p).name for p in settings["vos_parents"]] == [
         p.name for p in VOS_PARENT_CHECKPOINTS
     ]
@@ -171,6 +198,15 @@ def test_eval_motion_self_train_records_its_settings(davis_root: Path, tmp_path:
     assert all(row["finetune_seconds"] > 0 for row in rows.values())
     assert summary["finetune_seconds_mean"] > 0 and summary["frames"] == 2 * 4
     assert {"pseudo_labels", "parent", "fused_crf"} <= set(summary["latency_ms"])
+
+
+def test_eval_motion_self_train_options_need_self_train(
+    davis_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    args = ["eval-motion", "--data-root", str(davis_root), "--out", str(tmp_path)]
+    assert main([*args, "--finetune-steps", "3"]) == 2
+    assert "need --self-train" in capsys.readouterr().err
+    assert not (tmp_path / "metrics.json").exists()
 
 
 def test_eval_motion_self_train_refuses_a_parent_that_saw_the_sequence(

@@ -1,11 +1,11 @@
 """Unsupervised self-training on the motion masks, scored on DAVIS 2016 (no ROS).
 
 Per sequence, offline (the whole sequence is seen before any mask is final): the motion
-model segments every frame; every ``every``-th frame's confident pixels (after the dense
-CRF when on) become pseudo-labels (``pseudo_labels``); a copy of the VOS parent that
-never saw the sequence is fine-tuned on them as OSVOS is on a first mask; each frame's
-mask is then the threshold of the fused probability (motion and fine-tuned parent),
-refined by the CRF when on. No true mask of the sequence is used.
+model (without a CRF) segments every frame; every ``every``-th frame's confident pixels
+(after the dense CRF when on) become pseudo-labels (``pseudo_labels``); a copy of the
+VOS parent that never saw the sequence is fine-tuned on them as OSVOS is on a first
+mask; each frame's mask is then the threshold of the fused probability (motion and
+fine-tuned parent), refined by the CRF when on. No true mask of the sequence is used.
 """
 
 from __future__ import annotations
@@ -29,12 +29,10 @@ from ..refine.dense_crf import CRFParams, DenseCRF
 from ..vos.foreground_net import load_vos_parent
 from ..vos.online import OnlineParams, VideoObjectSegmenter
 from ..vos.pseudo_labels import pseudo_labels
-from .motion_eval import SequenceScore, assign_checkpoints, held_out_pipelines
+from .motion_eval import FRAME_RATE, SequenceScore, assign_checkpoints, held_out_pipelines
 from .vos_metrics import boundary_f, region_j
 
 __all__ = ["SelfTrainingParams", "score_self_trained", "score_self_trained_sequence"]
-
-FRAME_RATE = 24.0  # DAVIS frames per second, for the stream's stamps
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,8 @@ class SelfTrainingParams:
     Fixed before any evaluation (not tuned on DAVIS): every 3rd frame, probabilities
     beyond 0.9 / 0.1, 4 px left unlabelled on each side of the mask's edge, equal
     weights. The fine-tuning itself is OSVOS's (``config/vos/osvos.yaml``, chosen on
-    the VOS development split), without its CRF (the fused mask gets one instead).
+    the VOS development split), without its own CRF or online adaptation, at the motion
+    model's input size.
     """
 
     every: int = 3
@@ -131,12 +130,12 @@ def score_self_trained_sequence(
         if index == 0 or index == len(sequence) - 1:
             continue  # DAVIS scores neither the first nor the last frame
         timings = {}
-        start = time.perf_counter()
         probability = motion[index]
         if segmenter is not None:
+            start = time.perf_counter()
             w = params.parent_weight
             probability = (1 - w) * probability + w * segmenter.segment(frames[index])
-        timings["parent"] = 1e3 * (time.perf_counter() - start)
+            timings["parent"] = 1e3 * (time.perf_counter() - start)
         if crf is not None:
             start = time.perf_counter()
             probability = crf.object_probability(probability, frames[index])

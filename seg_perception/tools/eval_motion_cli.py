@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         if args.checkpoint
         else {name: list(paths) for name, paths in MOTION_CHECKPOINTS.items()}
     )
+    if not args.self_train and (args.vos_parent or args.finetune_steps):
+        raise ValueError("--vos-parent and --finetune-steps need --self-train")
     crf = crf_params_of(args) if args.crf else None
     report: dict = {
         "data_root": str(data_root),
@@ -96,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
         report["self_training"] = {
             **self_training.as_dict(),
             "tuning_config": str(tuning_config),
-            "tuning": {k: getattr(tuning, k) for k in tuning.__dataclass_fields__},
+            "tuning": {  # run at each motion checkpoint's input size, not the config's
+                k: getattr(tuning, k) for k in tuning.__dataclass_fields__ if k != "input_size"
+            },
             "vos_parents": [str(p) for p in parents],
         }
     for group, paths in groups.items():

@@ -39,7 +39,7 @@ class OnlineParams:
     input_size: tuple[int, int] = (432, 240)  # (width, height) the network sees
     finetune_steps: int = 100
     finetune_lr: float = 1e-4  # Adam
-    batch_size: int = 2  # augmented copies of the first frame per step
+    batch_size: int = 2  # augmented copies of the first frame (or of fit's frames) per step
     frozen_stages: int = 2  # stem and first blocks of the encoder stay fixed
     scale_range: tuple[float, float] = (0.8, 1.2)
     color_jitter: float = 0.1
@@ -197,9 +197,13 @@ class VideoObjectSegmenter:
     ) -> float:
         """Fine-tune on several frames at once; seconds. Each example is an (h, w, 3)
         uint8 frame at the network size and its (h, w) uint8 labels: 1 object, 0
-        background, ``IGNORE_INDEX`` unknown (e.g. pseudo-labels from another model)."""
+        background, ``IGNORE_INDEX`` unknown (e.g. pseudo-labels from another model).
+        Online adaptation, if configured, starts after the second segmented frame (the
+        first gives the previous mask its negatives are measured from)."""
         size = self.params.input_size
         for rgb, labels in examples:
+            if rgb.dtype != np.uint8 or labels.dtype != np.uint8:
+                raise ValueError(f"examples must be uint8, not {rgb.dtype} and {labels.dtype}")
             if rgb.shape != (size[1], size[0], 3) or labels.shape != rgb.shape[:2]:
                 raise ValueError(
                     f"examples must be frames and labels at {size}, not {rgb.shape} {labels.shape}"
