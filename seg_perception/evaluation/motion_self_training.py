@@ -26,7 +26,7 @@ from ..data.davis import load_sequence
 from ..latency_stats import LatencyStats
 from ..motion_pipeline import MotionPipeline, probability_logits, sigmoid
 from ..refine.dense_crf import CRFParams, DenseCRF
-from ..vos.foreground_net import load_vos_parent
+from ..vos.foreground_net import load_vos_parent, upsample_probability
 from ..vos.online import OnlineParams, VideoObjectSegmenter
 from ..vos.pseudo_labels import pseudo_labels
 from .motion_eval import FRAME_RATE, SequenceScore, assign_checkpoints, held_out_pipelines
@@ -67,12 +67,6 @@ class SelfTrainingParams:
         return asdict(self)
 
 
-def upsample_logits(logits: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Bilinear resize to ``shape`` (height, width): ``MotionPipeline`` upsamples logits,
-    as here (with ``parent_weight`` 0 and no CRF the masks are nearly ``eval-motion``'s)."""
-    return cv2.resize(logits, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-
-
 def score_self_trained_sequence(
     pipeline: MotionPipeline,
     parent: nn.Module,
@@ -105,7 +99,7 @@ def score_self_trained_sequence(
         result = pipeline(rgb, index / FRAME_RATE)
         if result.logits is None:
             continue  # frame 0: no previous frame, no flow
-        timings = dict(result.timings_ms)
+        timings = result.timings_ms
         frames[index] = cv2.resize(rgb, pipeline.input_size, interpolation=cv2.INTER_AREA)
         motion[index] = sigmoid(result.logits)
         if (len(motion) - 1) % params.every == 0:
@@ -142,7 +136,9 @@ def score_self_trained_sequence(
             timings["fused_crf"] = 1e3 * (time.perf_counter() - start)
         latency.record(timings)
         truth = sequence.mask(index)
-        mask = upsample_logits(probability_logits(probability), truth.shape) > 0
+        # bilinear on logits, as MotionPipeline upsamples (with parent_weight 0 and no CRF
+        # the masks are nearly eval-motion's)
+        mask = upsample_probability(probability_logits(probability), truth.shape) > 0
         j_scores.append(region_j(mask, truth))
         f_scores.append(boundary_f(mask, truth))
     if not j_scores:
