@@ -100,9 +100,11 @@ class LaunchRun:
         return None
 
     def stop(self, timeout: float = 150.0) -> int:
-        """SIGINT (what Ctrl-C sends ``ros2 launch``); the exit code, or -9 if it hung."""
+        """SIGINT to the launch's process group, as Ctrl-C in a terminal sends it (launch
+        then leaves its children to the signal they got themselves and only escalates to
+        SIGTERM after ``sigterm_timeout``); the exit code, or -9 if it hung."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            os.killpg(self.process.pid, signal.SIGINT)
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

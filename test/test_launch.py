@@ -65,6 +65,7 @@ def start_launch(ros, colcon_install, release, tmp_path):
         started = output.count("process started with pid")
         assert started >= 1, run.report("no process was started")
         assert output.count("process has finished cleanly") == started, run.report("unclean exit")
+        assert "escalating to" not in output, run.report("a process ignored Ctrl-C's SIGINT")
 
 
 def image_message(rgb: np.ndarray, index: int, compressed: bool):
