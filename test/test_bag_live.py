@@ -197,3 +197,37 @@ def test_bag_info_lists_topics(ros1_bag: Path, tmp_path: Path) -> None:
     entry = info["topics"][IMAGE_TOPIC]
     assert entry["count"] == FRAMES and entry["sizes"] == ["320x240"]
     assert info["duration_s"] == pytest.approx((FRAMES - 1) / BAG_RATE)
+
+
+@pytest.fixture(scope="module")
+def large_frames_bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four 1920x1440 rgb8 frames: publishing dominates the player's time."""
+    folder = tmp_path_factory.mktemp("large_frames")
+    for path in sorted((CAMVID_SAMPLE / "images").glob("*.jpg"))[:4]:
+        rgb = cv2.resize(read_rgb(path), (1920, 1440), interpolation=cv2.INTER_LINEAR)
+        cv2.imwrite(str(folder / f"{path.stem}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    bag = folder.parent / "large.mcap"
+    make_bag(folder, bag, BAG_RATE, start_time=1_700_000_000.0, progress=False)
+    return bag
+
+
+def test_looping_play_stops_cleanly_on_ctrl_c(
+    ros: RosHarness, large_frames_bag: Path, tmp_path: Path
+) -> None:
+    received: list[Image] = []
+    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    subscription = ros.node.create_subscription(Image, IMAGE_TOPIC, received.append, reliable)
+    args = ["bag-play", "--bag", str(large_frames_bag), "--loop", "--rate", "1000"]
+    log_path = tmp_path / "play.log"
+    try:
+        with verb_process(ros.env, log_path, *args, "--delay", "0") as player:
+            # several passes, so that Ctrl-C lands in the middle of publishing
+            looped = ros.spin_until(lambda: len(received) > 10, PLAY_TIMEOUT)
+            assert looped, log_path.read_text()[-2000:]
+            os.killpg(player.pid, signal.SIGINT)
+            code = player.wait(timeout=30)
+    finally:
+        ros.node.destroy_subscription(subscription)
+    log = log_path.read_text()
+    assert code == 0 and "Traceback" not in log, log[-3000:]
+    assert f"messages on {IMAGE_TOPIC}" in log.splitlines()[-1]

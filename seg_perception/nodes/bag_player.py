@@ -12,13 +12,14 @@ import time
 from collections.abc import Callable, Sequence
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 from tqdm import tqdm
 
 from ..bags.bag_reader import BagReader
 from .message_types import message_class
+from .node_main import StopRequest
 
 __all__ = ["BagPlayer", "play_bag"]
 
@@ -59,10 +60,13 @@ class BagPlayer(Node):
         """The played topics no subscriber is matched to (yet)."""
         return [t for t, p in self._topic_publishers.items() if p.get_subscription_count() == 0]
 
-    def play_once(self, progress: tqdm | None = None) -> None:
-        """Publish the bag once, sleeping so that message gaps are the recorded ones / rate."""
+    def play_once(self, progress: tqdm | None = None, stop: StopRequest | None = None) -> None:
+        """Publish the bag once, sleeping so that message gaps are the recorded ones / rate;
+        returns early once ``stop`` is requested."""
         first_timestamp = started = None
         for message in self.bag.messages(self.topics):
+            if stop is not None and stop.requested:
+                return
             if first_timestamp is None:
                 first_timestamp, started = message.timestamp, time.monotonic()
             due = started + (message.timestamp - first_timestamp) / 1e9 / self.rate
@@ -101,16 +105,24 @@ def play_bag(
     Returns:
         The number of messages published and the topics that had no subscriber.
     """
-    rclpy.init()
+    # Ctrl-C (or SIGTERM) only asks playback to stop between messages: rclpy's handlers
+    # would shut the context down under a publish ("publisher's context is invalid")
+    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
+    stop = StopRequest()
+    stop.install()
     player = None
     missing: list[str] = []
     try:
         player = BagPlayer(bag, topics, rate)
         deadline = None if wait_timeout is None else time.monotonic() + wait_timeout
-        while player.unsubscribed() and (deadline is None or time.monotonic() < deadline):
+        while (
+            player.unsubscribed()
+            and not stop.requested
+            and (deadline is None or time.monotonic() < deadline)
+        ):
             time.sleep(0.05)
         missing = player.unsubscribed()
-        if missing:
+        if missing and not stop.requested:
             warn(
                 f"no subscriber on {', '.join(missing)} after {wait_timeout:g} s: playing "
                 "anyway, and nothing receives what is published there"
@@ -118,11 +130,9 @@ def play_bag(
         time.sleep(max(0.0, delay))
         per_pass = sum(bag.count(topic) for topic in topics)
         with tqdm(total=None if loop else per_pass, desc="bag-play", unit="msg") as progress:
-            player.play_once(progress)
-            while loop:
-                player.play_once(progress)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+            player.play_once(progress, stop)
+            while loop and not stop.requested:
+                player.play_once(progress, stop)
     finally:
         published = player.published if player is not None else 0
         if player is not None:

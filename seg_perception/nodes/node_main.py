@@ -1,9 +1,17 @@
-"""The ``main`` every node shares: init, build, spin until Ctrl-C or shutdown, clean up."""
+"""The ``main`` every node shares: init, build, spin until Ctrl-C or shutdown, clean up.
+
+SIGINT and SIGTERM only ask the spin loop to stop (``StopRequest``); the loop ends
+between callbacks and the node is destroyed before rclpy shuts down, on the main thread.
+rclpy's own handlers are not installed: they shut the context down from their signal
+thread while the main thread may be taking a message or publishing, which ended nodes
+with ``RuntimeError``/``RCLError`` tracebacks and exit code 1 instead of a clean exit.
+"""
 
 from __future__ import annotations
 
 import itertools
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -12,13 +20,48 @@ from typing import NoReturn
 
 import rclpy
 import yaml
-from rclpy._rclpy_pybind11 import RCLError
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 
-__all__ = ["run_node"]
+__all__ = ["run_node", "StopRequest", "spin_until_stopped"]
 
 SHUTDOWN_GRACE_S = 10.0  # a node that cannot start is gone after this, whatever DDS does
+STOP_POLL_S = 0.1  # the spin loop looks at the stop request at least this often
+
+
+class StopRequest:
+    """SIGINT/SIGTERM handlers that only record the request (never raise in the middle of
+    a callback or a message conversion); ``requested`` tells the spin loop to end."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    @property
+    def requested(self) -> bool:
+        return self._event.is_set()
+
+    def install(self) -> None:
+        for number in self.SIGNALS:
+            signal.signal(number, self._on_signal)
+
+    def _on_signal(self, number: int, frame) -> None:
+        self._event.set()
+
+
+def spin_until_stopped(node: Node, stop: StopRequest) -> None:
+    """Spin ``node`` on the calling thread until ``stop`` is requested or rclpy shuts down."""
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        while not stop.requested and rclpy.ok():
+            executor.spin_once(timeout_sec=STOP_POLL_S)
+    except ExternalShutdownException:
+        pass
+    finally:
+        executor.shutdown(timeout_sec=1.0)
 
 
 def run_node(
@@ -37,8 +80,10 @@ def run_node(
     if problem:
         print(f"[FATAL] [{name}]: cannot start: {problem}", file=sys.stderr)
         return 1
+    stop = StopRequest()
     try:
-        rclpy.init(args=args)
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+        stop.install()
     except Exception as exc:  # RCLError and friends: bad arguments, unreadable params file
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         print(f"[FATAL] [{name}]: cannot start: {first_line}", file=sys.stderr)
@@ -49,15 +94,7 @@ def run_node(
         rclpy.logging.get_logger(name).fatal(f"cannot start: {exc}")
         _exit_after_failed_start()
     try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (RCLError, RuntimeError):
-        # Ctrl-C shuts the context down under a callback that was about to publish
-        # ("publisher's context is invalid") or under the executor taking a message
-        # (pybind11's "Unable to convert call argument"): a clean shutdown, not a crash
-        if rclpy.ok():
-            raise
+        spin_until_stopped(node, stop)
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
