@@ -25,9 +25,24 @@ if TYPE_CHECKING:
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
 
+MAX_WORKERS = 4  # node processes and torch threads of more workers only contend
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NODE_EXECUTABLE = "segmentation_node"
 OUTPUT_TIMEOUT = 20.0
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one pytest-xdist worker a core, at most ``MAX_WORKERS``."""
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each xdist worker's torch (and OpenMP in what it starts) uses one thread unless
+    told otherwise: the workers already fill the cores, and oversubscribed spinning
+    OpenMP threads run many times slower."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def repo_config(relative: str = "segmentation.yaml") -> Path:
