@@ -16,8 +16,10 @@ for a corrupt JPEG).
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -35,6 +37,7 @@ __all__ = [
     "decode_raw",
     "encode_raw",
     "decode_compressed",
+    "read_image_file",
     "encode_compressed",
     "to_rgb",
     "check_pixel_budget",
@@ -171,9 +174,13 @@ def encode_raw(pixels: np.ndarray, encoding: str) -> RawImage:
 
 
 def decode_compressed(
-    data: bytes | memoryview, format_: str = "", max_pixels: int = DEFAULT_MAX_PIXELS
+    data: bytes | memoryview,
+    format_: str = "",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    mode: str = "RGB",
 ) -> np.ndarray:
-    """Decode a JPEG/PNG ``CompressedImage`` payload to (H, W, 3) uint8 RGB.
+    """Decode a JPEG/PNG ``CompressedImage`` payload to (H, W, 3) uint8 RGB (``mode``
+    "L": (H, W) uint8 grey).
 
     The header is read first: another format, or a size over ``max_pixels``, is refused
     before decoding. Corrupt or truncated data raises ``ImageDecodeError``.
@@ -190,7 +197,7 @@ def decode_compressed(
                 if image.format not in _COMPRESSED_FORMATS:
                     raise ImageDecodeError(f"{what} is {image.format}, not JPEG or PNG")
                 check_pixel_budget(image.width, image.height, max_pixels)
-                rgb = np.asarray(image.convert("RGB"))
+                rgb = np.asarray(image.convert(mode))
     except ImageDecodeError:
         raise
     except PILImage.DecompressionBombError:
@@ -198,6 +205,22 @@ def decode_compressed(
     except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, ...
         raise ImageDecodeError(f"undecodable {what}: {exc}") from None
     return rgb
+
+
+def read_image_file(
+    path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str = "RGB"
+) -> np.ndarray:
+    """A PNG or JPEG file, decoded as strictly as a camera frame (``decode_compressed``:
+    header and pixel budget first, truncated or corrupt files refused)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageDecodeError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return decode_compressed(data, path.suffix.lstrip(".").lower(), max_pixels, mode)
+    except ImageDecodeError as exc:
+        raise ImageDecodeError(f"{path}: {exc}") from None
 
 
 def encode_compressed(

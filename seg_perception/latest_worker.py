@@ -33,6 +33,7 @@ class LatestOnlyWorker(Generic[T]):
         self.death: str | None = None
         self.on_death: Callable[[str], None] | None = None  # called on the dying thread
         self._pending: T | None = None
+        self._busy = False  # the handler is running
         self._wakeup = threading.Condition()
         self._running = False
         self._thread: threading.Thread | None = None
@@ -70,7 +71,14 @@ class LatestOnlyWorker(Generic[T]):
             if self._pending is not None:
                 self.dropped += 1
             self._pending = item
-            self._wakeup.notify()
+            self._wakeup.notify_all()  # the loop, not only a wait_idle caller
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no item is pending or being handled; False after ``timeout`` s."""
+        with self._wakeup:
+            return self._wakeup.wait_for(
+                lambda: (self._pending is None and not self._busy) or not self.alive, timeout
+            )
 
     def _loop(self) -> None:
         try:
@@ -80,8 +88,15 @@ class LatestOnlyWorker(Generic[T]):
                     if not self._running:
                         return
                     item, self._pending = self._pending, None
-                self.handle(item)
+                    self._busy = True
+                try:
+                    self.handle(item)
+                finally:
+                    with self._wakeup:
+                        self._busy = False
+                        self._wakeup.notify_all()
         except BaseException as exc:
             with self._wakeup:
                 self.death = f"{exc.__class__.__name__}: {exc}"
                 self._running = False
+                self._wakeup.notify_all()

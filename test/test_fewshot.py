@@ -257,6 +257,8 @@ def test_imprint_cli_appends_the_nmap_prototype(small_cosine_checkpoint, tmp_pat
         ("size", "mask is 240x180, image 480x360"),
         ("missing", "no mask Seq05VD_f00000_mask.png beside it"),
         ("duplicate", "class 'Car' already exists"),
+        ("bomb", "exceeds the pixel budget"),
+        ("truncated", "truncated"),
     ],
 )
 def test_bad_support_is_one_line_and_writes_nothing(
@@ -278,6 +280,15 @@ def test_bad_support_is_one_line_and_writes_nothing(
     )
     if problem == "missing":
         (support / name / f"{frames[0][0]}_mask.png").unlink()
+    if problem == "bomb":  # 10000x10000 zeros: a few KB on disk, 100 MB decoded
+        from PIL import Image
+
+        Image.new("L", (10_000, 10_000)).save(support / name / f"{frames[0][0]}_mask.png")
+    if problem == "truncated":  # the image as a JPEG cut after 60 % of its bytes
+        image = support / name / f"{frames[0][0]}.png"
+        jpeg = cv2.imencode(".jpg", cv2.imread(str(image)))[1].tobytes()
+        image.unlink()
+        image.with_suffix(".jpg").write_bytes(jpeg[: len(jpeg) * 6 // 10])
     out = tmp_path / "out.pt"
     argv = ["imprint", "--checkpoint", str(small_cosine_checkpoint), "--support", str(support)]
     assert cli_main([*argv, "--out", str(out)]) == 2
@@ -333,3 +344,55 @@ def test_teacher_syncs_with_the_folder_and_restores_after_a_restart(
     forgot = restarted.sync()
     assert forgot.removed == ("Van",) and forgot.classes.names[-1] == "Facade"
     assert forgot.model.head.low_classifier.weight.shape[0] == CAMVID.num_classes + 1
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        ("palette_short", "12 class names but 11 palette colours"),
+        ("garbage", "unreadable"),
+        ("other_base", "taught on another base checkpoint"),
+        ("names_not_strings", "class_names is not a non-empty list of names"),
+    ],
+)
+def test_a_bad_state_file_is_one_warning_naming_it(
+    small_cosine_checkpoint, tmp_path, damage: str, reason: str
+) -> None:
+    from seg_perception.checkpoint import load_checkpoint, load_model, save_checkpoint
+    from seg_perception.fewshot.class_teacher import ClassTeacher
+
+    warnings: list[str] = []
+
+    def teacher() -> ClassTeacher:
+        model, _ = load_model(small_cosine_checkpoint)
+        return ClassTeacher(
+            small_cosine_checkpoint,
+            model,
+            CAMVID,
+            tmp_path / "support",
+            tmp_path / "taught.pt",
+            (480, 360),
+            log=lambda _: None,
+            warn=warnings.append,
+        )
+
+    write_support(
+        tmp_path / "support", "Van", load_camvid_sample(1), lambda y: (y == 8).astype(np.uint8)
+    )
+    teacher().sync()
+    state = tmp_path / "taught.pt"
+    payload = load_checkpoint(state)
+    if damage == "palette_short":
+        payload["palette"] = payload["palette"][:-1]
+    elif damage == "other_base":
+        payload["fewshot_base_sha256"] = "0" * 64
+    elif damage == "names_not_strings":
+        payload["class_names"] = [1, 2, 3]
+    save_checkpoint(state, payload)
+    if damage == "garbage":
+        state.write_bytes(b"not a checkpoint")
+    restarted = teacher()
+    assert not restarted.restore()
+    assert restarted.classes == CAMVID and restarted.taught == ()
+    assert len(warnings) == 1 and str(state) in warnings[0] and reason in warnings[0], warnings
+    assert "NOT restored" in warnings[0]

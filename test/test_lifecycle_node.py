@@ -24,17 +24,19 @@ QUIET_S = 2.0  # frames fed to a node that must not answer, for this long
 class LifecycleClient:
     """``~/get_state`` and ``~/change_state`` of the node, from the test node."""
 
-    def __init__(self, ros):
+    def __init__(self, ros, process: NodeProcess):
         from lifecycle_msgs.srv import ChangeState, GetState
 
-        self.ros = ros
+        self.ros, self.process = ros, process
         self.get = ros.node.create_client(GetState, f"/{NAME}/get_state")
         self.change = ros.node.create_client(ChangeState, f"/{NAME}/change_state")
 
     def _call(self, client, request):
-        assert self.ros.spin_until(client.service_is_ready, 30.0), "lifecycle services missing"
+        ready = self.ros.spin_until(client.service_is_ready, 30.0)
+        assert ready, self.process.report(f"{client.srv_name} missing")
         future = client.call_async(request)
-        assert self.ros.spin_until(future.done, 60.0), "no reply from the lifecycle service"
+        replied = self.ros.spin_until(future.done, 60.0)
+        assert replied, self.process.report(f"no reply from {client.srv_name} in 60 s")
         return future.result()
 
     def state(self) -> str:
@@ -145,7 +147,7 @@ def start(ros, params_file, tmp_path, *extra: str) -> NodeProcess:
 
 def test_every_transition_and_outputs_only_while_active(ros, params_file, tmp_path, rgb) -> None:
     process = start(ros, params_file, tmp_path)
-    client, probe = LifecycleClient(ros), Probe(ros, rgb)
+    client, probe = LifecycleClient(ros, process), Probe(ros, rgb)
     try:
         assert client.state() == "unconfigured"
         assert probe.feed_quietly() == 0 and not probe.labels_advertised()
@@ -181,7 +183,7 @@ def test_every_transition_and_outputs_only_while_active(ros, params_file, tmp_pa
 
 def test_failed_configure_stays_unconfigured(ros, params_file, tmp_path, rgb) -> None:
     process = start(ros, params_file, tmp_path, "-p", "checkpoint:=/nonexistent/model.pt")
-    client = LifecycleClient(ros)
+    client = LifecycleClient(ros, process)
     try:
         assert client.state() == "unconfigured"
         assert not client.transition("configure")

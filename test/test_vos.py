@@ -253,3 +253,24 @@ def test_target_tracker_states(parent: torch.nn.Module) -> None:
     assert tracker.wait_idle(120.0)
     assert tracker.track(later) is None and tracker.status()["vos_state"] == "idle"
     assert tracker.status()["vos_inits"] == "2" and any("tracking" in n for n in notes)
+
+
+def test_an_init_burst_costs_one_fine_tuning(parent: torch.nn.Module) -> None:
+    import threading
+
+    params = OnlineParams(input_size=(128, 96), finetune_steps=30, finetune_lr=1e-3)
+    tracker = TargetTracker(parent, params, log=lambda _: None)
+    rgb, mask = disk_scene(0)
+    earlier = set(threading.enumerate())  # other trackers' threads
+    most = 0
+    for k in range(20):
+        tracker.request_init((1, k), mask, rgb)
+        fine_tuning = [
+            t for t in threading.enumerate() if t.name == "vos-fine-tune" and t not in earlier
+        ]
+        most = max(most, len(fine_tuning))
+    assert most == 1
+    assert tracker.wait_idle(120.0)
+    status = tracker.status()
+    assert status["vos_state"] == "tracking" and status["vos_inits"] == "20"
+    assert status["vos_target_stamp"] == "1.000000019"  # the newest init won

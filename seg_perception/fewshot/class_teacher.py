@@ -24,6 +24,7 @@ from ..checkpoint import (
     without_training_state,
 )
 from ..classes import ClassSet
+from ..image_codec import DEFAULT_MAX_PIXELS
 from ..io_utils import file_sha256
 from .imprint import (
     SupportError,
@@ -70,6 +71,8 @@ class ClassTeacher:
         alpha: adaptation of the base proxies seen in the supports (0: imprint only).
         refine_steps: training steps of the new rows on their supports (0: none).
         log: one-line notes.
+        warn: one-line warnings (a state file that cannot be restored).
+        max_pixels: pixel budget of each support image and mask.
     """
 
     def __init__(
@@ -83,13 +86,16 @@ class ClassTeacher:
         alpha: float = 0.0,
         refine_steps: int = 0,
         log: Callable[[str], None] = print,
+        warn: Callable[[str], None] | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
     ):
         self.base_sha256 = file_sha256(base_checkpoint)
         self.base_payload = load_checkpoint(base_checkpoint)
         self.base_classes = base_classes
         self.support_dir, self.state_path = Path(support_dir), Path(state_path)
         self.input_size, self.alpha, self.log = input_size, alpha, log
-        self.refine_steps = refine_steps
+        self.warn = warn or log
+        self.refine_steps, self.max_pixels = refine_steps, max_pixels
         self.model, self.classes = base_model, base_classes
 
     @property
@@ -97,28 +103,49 @@ class ClassTeacher:
         return self.classes.names[self.base_classes.num_classes :]
 
     def restore(self) -> bool:
-        """Load the taught model of ``state_path`` if it was made from this base
-        checkpoint; False (and a note) when there is none or it does not fit."""
+        """Load the taught model of ``state_path``; False when there is none, or (with
+        one warning naming the file and the problem) when it cannot be used: unreadable,
+        taught on another base checkpoint, or classes, palette and model that disagree."""
         if not self.state_path.is_file():
             return False
         try:
-            payload = load_checkpoint(self.state_path)
-            if payload.get("fewshot_base_sha256") != self.base_sha256:
-                self.log(f"{self.state_path} was taught on another base checkpoint: ignored")
-                return False
-            model, _ = load_model(self.state_path)
-        except CheckpointError as exc:
-            self.log(f"taught classes not restored: {exc}")
+            model, classes = self._load_state()
+        except (CheckpointError, ValueError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.warn(
+                f"taught classes NOT restored from {self.state_path}: {reason}; "
+                "serving the base classes"
+            )
             return False
-        names = tuple(payload["class_names"])
-        if names[: self.base_classes.num_classes] != self.base_classes.names:
-            self.log(f"{self.state_path} does not start with the base classes: ignored")
-            return False
-        palette = tuple(tuple(int(v) for v in c) for c in payload["palette"])
-        self.model, self.classes = model, ClassSet(names, palette)
+        self.model, self.classes = model, classes
         taught = ", ".join(self.taught) or "none"
         self.log(f"restored taught classes {taught} from {self.state_path}")
         return True
+
+    def _load_state(self) -> tuple[nn.Module, ClassSet]:
+        """The state file's model and classes, validated as a checkpoint is."""
+        payload = load_checkpoint(self.state_path)
+        if payload.get("fewshot_base_sha256") != self.base_sha256:
+            raise ValueError("it was taught on another base checkpoint")
+        names, palette = payload.get("class_names"), payload.get("palette")
+        if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+            raise ValueError("class_names is not a list of names")
+        if not isinstance(palette, list | tuple):
+            raise ValueError("palette is not a list of colours")
+        try:
+            colours = tuple(tuple(int(v) for v in colour) for colour in palette)
+        except (TypeError, ValueError):
+            raise ValueError("palette is not a list of RGB triples") from None
+        classes = ClassSet(tuple(names), colours)  # ValueError: names and colours disagree
+        if classes.names[: self.base_classes.num_classes] != self.base_classes.names:
+            raise ValueError("its classes do not start with the base classes")
+        model, _ = load_model(self.state_path)
+        predicted = _predicted_classes(model)
+        if predicted is not None and predicted != classes.num_classes:
+            raise ValueError(
+                f"its model predicts {predicted} classes for {classes.num_classes} names"
+            )
+        return model, classes
 
     def plan(self) -> tuple[dict[str, list[SupportPair]], tuple[str, ...]]:
         """The classes to teach (with their checked supports) and to forget.
@@ -130,7 +157,7 @@ class ClassTeacher:
             raise SupportError(f"support folder {self.support_dir} not found")
         supports = {
             name: pairs
-            for name, pairs in _class_folders(self.support_dir).items()
+            for name, pairs in _class_folders(self.support_dir, self.max_pixels).items()
             if name not in self.taught
         }
         for name, pairs in supports.items():
@@ -169,8 +196,18 @@ class ClassTeacher:
         save_checkpoint(self.state_path, payload, half=False)
 
 
-def _class_folders(root: Path) -> dict[str, list[SupportPair]]:
+def _class_folders(root: Path, max_pixels: int) -> dict[str, list[SupportPair]]:
     """``read_support_folder``, with no class folder meaning no class (not an error)."""
     if not any(p.is_dir() for p in root.iterdir()):
         return {}
-    return read_support_folder(root)
+    return read_support_folder(root, max_pixels)
+
+
+def _predicted_classes(model: nn.Module) -> int | None:
+    """How many classes ``model`` predicts (its cosine classifiers' proxy rows), or None."""
+    from .adaptive_proxies import AdaptiveProxies
+
+    try:
+        return AdaptiveProxies(model).num_classes
+    except (ValueError, AttributeError):
+        return None

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..classes import IGNORE_INDEX, ClassSet
-from ..data.camvid import read_rgb
+from ..image_codec import DEFAULT_MAX_PIXELS, ImageDecodeError, read_image_file
 from .adaptive_proxies import AdaptiveProxies, classifier_features, segment_features
 from .proxies import support_prototypes
 from .proxy_refinement import refine_proxies
@@ -76,14 +76,18 @@ def check_support(class_name: str, pairs: Sequence[SupportPair], classes: ClassS
             raise SupportError(f"{pair.name}: mask covers the whole frame (no background)")
 
 
-def read_support_folder(folder: str | Path) -> dict[str, list[SupportPair]]:
+def read_support_folder(
+    folder: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> dict[str, list[SupportPair]]:
     """``folder/<class name>/<stem>.{png,jpg}`` with ``<stem>_mask.png`` beside each.
 
-    Raises:
-        SupportError: no class folder, an image without a mask, an unreadable file.
-    """
-    import cv2
+    Images and masks are decoded as strictly as camera frames: the header first, then
+    the ``max_pixels`` budget, and a truncated or corrupt file is refused, not taught.
 
+    Raises:
+        SupportError: no class folder, an image without a mask, an unreadable file, a
+            file over the pixel budget.
+    """
     root = Path(folder)
     if not root.is_dir():
         raise SupportError(f"support folder {root} not found")
@@ -96,13 +100,11 @@ def read_support_folder(folder: str | Path) -> dict[str, list[SupportPair]]:
             mask_path = image.with_name(image.stem + MASK_SUFFIX)
             if not mask_path.is_file():
                 raise SupportError(f"{image}: no mask {mask_path.name} beside it")
-            mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
-            if mask is None:
-                raise SupportError(f"{mask_path}: not a readable PNG")
             try:
-                rgb = read_rgb(image)
-            except (OSError, ValueError) as exc:
-                raise SupportError(f"{image}: {exc}") from None
+                mask = read_image_file(mask_path, max_pixels, mode="L")
+                rgb = read_image_file(image, max_pixels)
+            except ImageDecodeError as exc:
+                raise SupportError(str(exc).splitlines()[0]) from None
             pairs.append(SupportPair(str(image), rgb, mask > 0))
         supports[class_dir.name] = pairs
     if not supports:

@@ -63,7 +63,7 @@ class ClassServices:
         self.publish()
 
     def _start_teacher(self) -> None:
-        params, log = self.params, self.node.get_logger().info
+        params, logger = self.params, self.node.get_logger()
         model = self.frames.segmentation.model
         AdaptiveProxies(model)  # ValueError (one line at start-up) unless cosine
         support_dir = Path(params.fewshot_support_dir).expanduser()
@@ -77,7 +77,9 @@ class ClassServices:
             (params.input_width, params.input_height),
             params.fewshot_alpha,
             params.fewshot_refine_steps,
-            log,
+            log=logger.info,
+            warn=logger.warning,
+            max_pixels=params.max_input_pixels,
         )
         if self.teacher.restore():
             self._use(self.teacher.model, self.teacher.classes)
@@ -124,18 +126,21 @@ class ClassServices:
 
     def _apply(self, plan) -> None:
         log = self.node.get_logger()
+        changed = False
         try:
             result = self.teacher.sync(plan)
             self._use(result.model, result.classes)
             self.last_sync = result.summary()
             log.info(f"few-shot classes: {self.last_sync}; now {', '.join(result.classes.names)}")
-            self.publish()
+            changed = True
         except Exception as exc:  # the running model stays as it was
             self.last_sync = f"failed: {exc.__class__.__name__}: {exc}"
             log.error(f"few-shot sync failed, classes unchanged: {exc}")
         finally:
             self.state = "idle"
             self._busy.release()
+        if changed:  # only now: a sync sent on seeing the new list is accepted
+            self.publish()
 
     def diagnostics(self) -> dict[str, str]:
         values = {"classes": ", ".join(self.frames.classes.names)}

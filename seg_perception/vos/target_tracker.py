@@ -3,8 +3,9 @@ mask against, OSVOS fine-tuning in a background thread, then tracking (no ROS).
 
 States: ``idle`` (no target), ``fine-tuning`` (a new target is being learnt; no mask is
 produced), ``tracking`` (each frame gets the target's mask). A valid init replaces the
-target (a fine-tuning still running is abandoned); a bad one raises ``VOSInitError``
-and changes nothing; ``reset`` returns to idle.
+target: one fine-tuning thread takes the newest init only, and a fine-tuning still
+running stops at its next step, so a burst of inits costs one fine-tuning, not one
+each. A bad init raises ``VOSInitError`` and changes nothing; ``reset`` returns to idle.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 from torch import nn
 
+from ..latest_worker import LatestOnlyWorker
 from .foreground_net import upsample_probability
 from .frame_buffer import VOSInitError, stamp_text
 from .online import OnlineParams, VideoObjectSegmenter
@@ -43,7 +45,7 @@ class TargetTracker:
         self._lock = threading.Lock()
         self._generation = 0
         self._segmenter: VideoObjectSegmenter | None = None
-        self._thread: threading.Thread | None = None
+        self._fine_tuner = LatestOnlyWorker(self._fine_tune, "vos-fine-tune")
         self.state = "idle"
         self.progress = (0, 0)
         self.target_stamp: Stamp | None = None
@@ -92,17 +94,17 @@ class TargetTracker:
             self.state, self.progress = "fine-tuning", (0, self.params.finetune_steps)
             self.target_stamp, self.last_error = stamp, ""
             self.inits += 1
-        self._thread = threading.Thread(
-            target=self._fine_tune,
-            args=(generation, rgb, mask.copy()),
-            daemon=True,
-            name="vos-fine-tune",
-        )
-        self._thread.start()
+        self._fine_tuner.start()  # no-op while it runs; restarts it after a death
+        self._fine_tuner.submit((generation, rgb, mask.copy()))
 
-    def _fine_tune(self, generation: int, rgb: np.ndarray, mask: np.ndarray) -> None:
+    def _fine_tune(self, request: tuple[int, np.ndarray, np.ndarray]) -> None:
+        generation, rgb, mask = request
+
         def current() -> bool:
             return self._generation == generation
+
+        if not current():
+            return  # replaced or reset before it started
 
         def progress(done: int, total: int) -> None:
             if current():
@@ -131,12 +133,8 @@ class TargetTracker:
             self.target_stamp = None
 
     def wait_idle(self, timeout: float) -> bool:
-        """Wait for a fine-tuning thread to end (tests, shutdown)."""
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
+        """Wait until no fine-tuning runs or waits (tests, shutdown)."""
+        return self._fine_tuner.wait_idle(timeout)
 
     def status(self) -> dict[str, str]:
         """Diagnostics values: state (with progress), target stamp, cost, last error."""
