@@ -1,8 +1,10 @@
 """Few-shot classes in a real ``segmentation_node`` process: Car, which the bundled
 few-shot base model never saw, is taught at run time from two CamVid frames through
 ``~/fewshot/sync``; frames streamed meanwhile keep being answered, later frames label
-most car pixels with the new id, a restart keeps the class, a bad support folder is
-refused in one line and removing the folder forgets the class."""
+most car pixels with the new id, a sync sent on seeing the new class list is accepted,
+a restart keeps the class, bad support folders (a duplicate class, a 10000x10000 mask,
+a truncated JPEG) are refused in one line, removing the folder forgets the class, and a
+damaged taught-state file is one WARN naming it while the node serves the base classes."""
 
 from __future__ import annotations
 
@@ -16,12 +18,13 @@ import cv2
 import numpy as np
 import pytest
 from builtin_interfaces.msg import Time
+from PIL import Image as PILImage
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
 
-from seg_perception.checkpoint import FEWSHOT_CHECKPOINT
+from seg_perception.checkpoint import FEWSHOT_CHECKPOINT, load_checkpoint, save_checkpoint
 from seg_perception.classes import CAMVID
 from seg_perception.nodes.ros_image import array_to_image_msg
 from seg_perception.samples import load_camvid_sample
@@ -152,6 +155,8 @@ def test_a_class_taught_at_run_time(ros: RosHarness, start_node, tmp_path: Path)
         assert "teaching Car" in response.message
         taught = rig.stream_until(lambda: rig.taught() == ["Car"], 60.0)
         assert taught, process.report(f"class list never showed Car: {rig.class_lists[-1]}")
+        again = rig.sync()  # sent on seeing the new list: the node is ready for it
+        assert again.success and again.message == "classes unchanged", again.message
         learnt_at = time.monotonic()
         assert rig.stream_until(lambda: rig.labels[-1][0] > learnt_at + 1.0, 30.0)
         times = [t for t, _ in rig.labels if t >= asked - 1.0]
@@ -169,6 +174,28 @@ def test_a_class_taught_at_run_time(ros: RosHarness, start_node, tmp_path: Path)
         assert not refused.success and "class 'Sky' already exists" in refused.message
         assert "\n" not in refused.message and rig.taught() == ["Car"]
         shutil.rmtree(bad)
+
+        # hostile support folders: refused in one line before any pixel is decoded
+        stem = frames[SUPPORT_FRAMES[0]][0]
+        _write_support(support, frames, "Bomb", SUPPORT_FRAMES[:1], CAR)
+        PILImage.new("L", (10_000, 10_000)).save(support / "Bomb" / f"{stem}_mask.png")
+        peak_before = peak_rss(process.process.pid)
+        asked = time.monotonic()
+        bomb = rig.sync()
+        answered_in = time.monotonic() - asked
+        assert not bomb.success and "exceeds the pixel budget" in bomb.message, bomb.message
+        assert answered_in < 5.0, f"the support bomb took {answered_in:.1f} s to refuse"
+        assert peak_rss(process.process.pid) - peak_before < 50 * 2**20, "memory rose"
+        shutil.rmtree(support / "Bomb")
+        _write_support(support, frames, "Cut", SUPPORT_FRAMES[:1], CAR)
+        image = support / "Cut" / f"{stem}.png"
+        jpeg = cv2.imencode(".jpg", cv2.imread(str(image)))[1].tobytes()
+        image.unlink()
+        image.with_suffix(".jpg").write_bytes(jpeg[: len(jpeg) * 6 // 10])
+        cut = rig.sync()
+        assert not cut.success and "truncated" in cut.message and "\n" not in cut.message
+        shutil.rmtree(support / "Cut")
+        assert rig.taught() == ["Car"]
         assert process.stop(timeout=30.0) == 0, process.report("no clean exit")
     finally:
         rig.destroy()
@@ -182,5 +209,34 @@ def test_a_class_taught_at_run_time(ros: RosHarness, start_node, tmp_path: Path)
         response = rig.sync()
         assert response.success and "forgetting Car" in response.message, response.message
         assert rig.stream_until(lambda: rig.taught() == [], 60.0), rig.class_lists[-1]
+        assert process.stop(timeout=30.0) == 0, process.report("no clean exit")
     finally:
         rig.destroy()
+
+    state = support / "taught_model.pt"  # damaged: one palette colour fewer than names
+    payload = load_checkpoint(state)
+    payload["palette"] = payload["palette"][:-1]
+    save_checkpoint(state, payload)
+    rig = FewShotRig(ros, frames)
+    try:
+        process = start_node(*args, name="fewshot_node_bad_state")
+        serving = rig.stream_until(lambda: len(rig.labels) >= 2 and rig.class_lists, 60.0)
+        assert serving, process.report("a bad state file stopped the node")
+        assert rig.taught() == [], rig.class_lists[-1]
+        warned = [
+            line
+            for line in process.log_text().splitlines()
+            if "[WARN]" in line and "taught classes NOT restored" in line
+        ]
+        assert len(warned) == 1 and str(state) in warned[0], process.report("no WARN")
+        assert "palette colours" in warned[0], warned[0]
+    finally:
+        rig.destroy()
+
+
+def peak_rss(pid: int) -> int:
+    """Peak resident bytes of process ``pid`` so far (``VmHWM``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmHWM for {pid}")

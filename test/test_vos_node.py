@@ -7,6 +7,7 @@ on ``~/vos/mask`` overlapping the truth, and ``~/vos/reset`` returns to idle."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
@@ -38,6 +39,15 @@ FRAMES = 12
 SIZE = (432, 240)
 STREAM_PERIOD_S = 0.2
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+BURST, BURST_PERIOD_S = 20, 0.1  # 20 inits in 2 s
+BURST_RSS_MARGIN = 150 * 2**20  # bytes: +14 MB measured; +393 MB when each init had a thread
+
+
+def process_threads_and_rss(pid: int) -> tuple[int, int]:
+    """Threads and resident bytes of process ``pid`` (Linux ``/proc``)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines())
+    return int(fields["Threads"]), int(fields["VmRSS"].split()[0]) * 1024
 
 
 def _stamp(index: int, lap: int) -> Time:
@@ -186,6 +196,26 @@ def test_a_target_is_learnt_and_tracked(ros: RosHarness, start_node, davis_root)
         assert rig.stream_until(lambda: "empty" in rig.status.get("vos_last_error", ""), 30.0)
         count = len(rig.masks)
         assert rig.stream_until(lambda: len(rig.masks) > count + 2, 60.0), rig.status
+
+        # a burst of inits: one fine-tuning at a time, memory back near where it was
+        inits = int(rig.status["vos_inits"])
+        threads_before, rss_before = process_threads_and_rss(process.process.pid)
+        most_threads = threads_before
+        for _ in range(BURST):
+            rig.send_init(truth, latest)
+            rig.stream_until(lambda: False, BURST_PERIOD_S)
+            most_threads = max(most_threads, process_threads_and_rss(process.process.pid)[0])
+        learnt = rig.stream_until(
+            lambda: (
+                rig.status.get("vos_inits") == str(inits + BURST)
+                and rig.status.get("vos_state") == "tracking"
+            ),
+            300.0,
+        )
+        assert learnt, process.report(f"the burst never settled: {rig.status}")
+        _, rss_after = process_threads_and_rss(process.process.pid)
+        assert most_threads - threads_before <= 1, (threads_before, most_threads)
+        assert rss_after - rss_before < BURST_RSS_MARGIN, (rss_before, rss_after)
 
         assert rig.reset.wait_for_service(timeout_sec=30.0), "no ~/vos/reset service"
         future = rig.reset.call_async(Trigger.Request())
