@@ -61,6 +61,15 @@ def _transition(node: LifecycleNode, transition: int) -> EmitEvent:
     )
 
 
+def _params_file(context: LaunchContext) -> str:
+    """``params_file``, refused in one line when it is not a file (launch_ros would only
+    warn and start the node with its defaults)."""
+    path = _arg(context, "params_file")
+    if not Path(path).expanduser().is_file():
+        raise FileNotFoundError(f"params_file {path} not found")
+    return path
+
+
 def _segmentation(context: LaunchContext) -> list:
     image = _arg(context, "image")
     namespace = _arg(context, "namespace")
@@ -70,7 +79,7 @@ def _segmentation(context: LaunchContext) -> list:
         "name": NODE_NAME,
         "namespace": namespace,
         "output": "screen",
-        "parameters": [_arg(context, "params_file"), *([overrides] if overrides else [])],
+        "parameters": [_params_file(context), *([overrides] if overrides else [])],
         # compressed input follows the image remap, as image_transport does
         "remappings": [("image", image), ("image/compressed", f"{image}/compressed")],
     }

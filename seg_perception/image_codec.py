@@ -38,6 +38,7 @@ __all__ = [
     "encode_raw",
     "decode_compressed",
     "read_image_file",
+    "check_image_file",
     "encode_compressed",
     "to_rgb",
     "check_pixel_budget",
@@ -177,10 +178,10 @@ def decode_compressed(
     data: bytes | memoryview,
     format_: str = "",
     max_pixels: int = DEFAULT_MAX_PIXELS,
-    mode: str = "RGB",
+    mode: str | None = "RGB",
 ) -> np.ndarray:
     """Decode a JPEG/PNG ``CompressedImage`` payload to (H, W, 3) uint8 RGB (``mode``
-    "L": (H, W) uint8 grey).
+    "L": (H, W) uint8 grey; None: the pixels as stored).
 
     The header is read first: another format, or a size over ``max_pixels``, is refused
     before decoding. Corrupt or truncated data raises ``ImageDecodeError``.
@@ -197,7 +198,7 @@ def decode_compressed(
                 if image.format not in _COMPRESSED_FORMATS:
                     raise ImageDecodeError(f"{what} is {image.format}, not JPEG or PNG")
                 check_pixel_budget(image.width, image.height, max_pixels)
-                rgb = np.asarray(image.convert(mode))
+                rgb = np.asarray(image.convert(mode) if mode else image)
     except ImageDecodeError:
         raise
     except PILImage.DecompressionBombError:
@@ -208,7 +209,7 @@ def decode_compressed(
 
 
 def read_image_file(
-    path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str = "RGB"
+    path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str | None = "RGB"
 ) -> np.ndarray:
     """A PNG or JPEG file, decoded as strictly as a camera frame (``decode_compressed``:
     header and pixel budget first, truncated or corrupt files refused)."""
@@ -221,6 +222,16 @@ def read_image_file(
         return decode_compressed(data, path.suffix.lstrip(".").lower(), max_pixels, mode)
     except ImageDecodeError as exc:
         raise ImageDecodeError(f"{path}: {exc}") from None
+
+
+def check_image_file(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """Raise ``OSError`` (one line, naming the file) unless ``path`` is a whole PNG or
+    JPEG within ``max_pixels``: for readers that decode with OpenCV, which pads a
+    truncated JPEG with grey and decodes any size."""
+    try:
+        read_image_file(path, max_pixels, mode=None)
+    except ImageDecodeError as exc:
+        raise OSError(str(exc)) from None
 
 
 def encode_compressed(

@@ -1,5 +1,5 @@
-"""Atomic file output (write to a temporary file beside the target, then rename) and file
-digests."""
+"""Atomic file output (write to a temporary file beside the target, then rename), file
+digests and YAML files read with one-line errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "write_json", "file_sha256"]
+__all__ = ["atomic_write", "write_json", "file_sha256", "read_yaml"]
 
 
 @contextmanager
@@ -49,3 +49,22 @@ def file_sha256(path: str | os.PathLike) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    """The YAML document of ``path``; ``ValueError`` naming the file (and the line) when
+    it is not text or not YAML, ``FileNotFoundError`` when it is missing."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a YAML text file") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValueError(f"{path} is not valid YAML: {problem}{where}") from None

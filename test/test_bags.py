@@ -677,6 +677,8 @@ def test_message_decoding_errors() -> None:
         (["eval", "--threads", "-1"], "argument --threads: must be 0"),
         (["bag-eval", "--bag", "b", "--image-topic", "t", "--overlay-alpha", "nan"], "finite"),
         (["plot-log", "--log", "README.md", "--out", "x.png"], "is not a training log"),
+        (["train", "--config", "README.md"], "README.md is not valid YAML: could not find"),
+        (["fewshot-eval", "--protocol", "setup.cfg"], "setup.cfg is not valid YAML"),
     ],
 )
 def test_cli_mistakes_are_one_line(argv, message, capsys: pytest.CaptureFixture) -> None:

@@ -208,3 +208,23 @@ def test_launch_testing_description(ros, colcon_install, release, tmp_path) -> N
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert "test_labels_arrive" in output and "test_exit_codes" in output, output[-4000:]
+
+
+def test_a_missing_params_file_is_one_line(ros, colcon_install, release, tmp_path) -> None:
+    """launch_ros alone would warn and start the node with its defaults."""
+    env = launch_env(ros.env, release, colcon_install)
+    missing = tmp_path / "nope.yaml"
+    run = LaunchRun(
+        LAUNCH_DIR / "segmentation.launch.py",
+        {"params_file": str(missing)},
+        env,
+        tmp_path / "launch.log",
+    )
+    try:
+        run.process.wait(timeout=OUTPUT_TIMEOUT)
+    finally:
+        code = run.stop()
+    output = run.output()
+    assert code != 0 and "process started" not in output, run.report("started anyway")
+    errors = [line for line in output.splitlines() if "[ERROR]" in line]
+    assert len(errors) == 1 and f"params_file {missing} not found" in errors[0], output

@@ -20,12 +20,12 @@ import torch
 from seg_perception.checkpoint import load_checkpoint, load_model, save_checkpoint
 from seg_perception.classes import CAMVID, IGNORE_INDEX
 from seg_perception.data import CamVid, EvalTransform, TrainTransform, resolve_data_root
-from seg_perception.data.camvid import read_label
+from seg_perception.data.camvid import read_label, read_rgb
 from seg_perception.data.transforms import normalize_image
 from seg_perception.latency_stats import LatencyStats, percentiles
 from seg_perception.models import MODEL_NAMES, build_model
 from seg_perception.pipeline import SegmentationPipeline
-from seg_perception.samples import load_camvid_sample
+from seg_perception.samples import CAMVID_SAMPLE, load_camvid_sample
 from seg_perception.training.config import TrainConfig, load_train_config
 from seg_perception.training.losses import LOSS_NAMES
 from seg_perception.training.train_segmentation import train
@@ -450,3 +450,41 @@ def test_data_root_one_level_too_deep_says_pass_the_parent(tmp_path: Path) -> No
         CamVid(tmp_path / "CamVid", "test", EvalTransform())
     with pytest.raises(FileNotFoundError, match="holds no camvid/ folder"):
         CamVid(tmp_path / "CamVid" / "test", "test", EvalTransform())
+
+
+def _tiny_camvid(root: Path, frames: int = 2) -> list[Path]:
+    """``root/camvid`` with ``frames`` sample frames as its test split; their image paths."""
+    folder = root / "camvid"
+    (folder / "test").mkdir(parents=True)
+    (folder / "testannot").mkdir()
+    images = []
+    for path in sorted((CAMVID_SAMPLE / "images").glob("*.jpg"))[:frames]:
+        images.append(folder / "test" / path.name)
+        images[-1].write_bytes(path.read_bytes())
+        cv2.imwrite(str(folder / "testannot" / f"{path.stem}.png"), np.zeros((360, 480), np.uint8))
+    (folder / "test.txt").write_text("".join(f"{p.stem}\n" for p in images))
+    return images
+
+
+@pytest.mark.parametrize("damage", ["truncated", "oversized"])
+def test_a_bad_dataset_file_is_one_line_naming_it(tmp_path: Path, damage: str, capsys) -> None:
+    from PIL import Image
+
+    from seg_perception.cli import main as cli_main
+
+    images = _tiny_camvid(tmp_path)
+    bad = images[1]
+    if damage == "truncated":  # OpenCV alone would pad it with grey and go on
+        data = bad.read_bytes()
+        bad.write_bytes(data[: len(data) * 6 // 10])
+        reason = "truncated"
+    else:  # 5000x5000 = 25 Mpx, over the 16.8 Mpx budget
+        Image.new("RGB", (5000, 5000)).save(bad, format="JPEG")
+        reason = "exceeds the pixel budget"
+    with pytest.raises(OSError, match=reason):
+        read_rgb(bad)
+    argv = ["eval", "--split", "test", "--data-root", str(tmp_path), "--threads", "1"]
+    assert cli_main([*argv, "--out", str(tmp_path / "out")]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1 and str(bad) in errors[0] and reason in errors[0], errors
+    assert errors[0].startswith("seg-perception eval: error: ")

@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..classes import IGNORE_INDEX
+from ..image_codec import check_image_file
 
 __all__ = [
     "CamVid",
@@ -63,7 +64,9 @@ def find_image(folder: Path, stem: str) -> Path:
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as (H, W, 3) uint8 RGB."""
+    """Read an image file as (H, W, 3) uint8 RGB; a truncated, corrupt or oversized
+    (``check_image_file``) file raises ``OSError``."""
+    check_image_file(path)
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise OSError(f"cannot read image {path}")
@@ -72,6 +75,7 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
 
 def read_label(path: str | os.PathLike) -> np.ndarray:
     """Read a CamVid label PNG as (H, W) uint8 ids, "Unlabelled" mapped to ``IGNORE_INDEX``."""
+    check_image_file(path)
     label = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if label is None:
         raise OSError(f"cannot read label {path}")

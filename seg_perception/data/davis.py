@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..image_codec import check_image_file
 from .camvid import read_rgb
 
 __all__ = [
@@ -60,6 +61,7 @@ def check_sequence_names(data_root: str | os.PathLike, names: list[str] | None) 
 
 def read_mask(path: str | os.PathLike) -> np.ndarray:
     """(H, W) bool object mask from a DAVIS annotation PNG."""
+    check_image_file(path)
     mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if mask is None:
         raise OSError(f"cannot read mask {path}")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
 
 from ..classes import CAMVID
+from ..io_utils import read_yaml
 
 __all__ = ["FewShotProtocol", "load_protocol"]
 
@@ -42,7 +40,7 @@ class FewShotProtocol:
 
 def load_protocol(path: str | os.PathLike) -> FewShotProtocol:
     """Read a protocol file; paths in it are relative to the repository (the cwd)."""
-    data = yaml.safe_load(Path(path).read_text())
+    data = read_yaml(path)
     try:
         protocol = FewShotProtocol(
             folds=tuple(tuple(fold) for fold in data["folds"]),

@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 from ..classes import CAMVID
+from ..io_utils import read_yaml
 
 __all__ = ["TrainConfig", "load_config", "load_train_config", "read_config_mapping"]
 
@@ -85,7 +84,7 @@ def read_config_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, An
     """A config file's keys, on top of those of its ``base:`` file (relative to it)."""
     if path.resolve() in seen:
         raise ValueError(f"{path}: base configs form a cycle")
-    data = yaml.safe_load(path.read_text()) or {}
+    data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path} must hold a mapping of config keys")
     base = data.pop("base", None)
