@@ -402,3 +402,23 @@ def test_corrupt_and_truncated_images_are_rejected_silently(capfd) -> None:
             decode_compressed(data, kind)
     captured = capfd.readouterr()  # the native decoders wrote nothing to stdout/stderr
     assert captured.err == "" and captured.out == ""
+
+
+def test_dataset_readers_refuse_truncated_and_oversized_files(tmp_path) -> None:
+    from PIL import Image
+
+    from seg_perception.data.camvid import read_label, read_rgb
+    from seg_perception.data.davis import read_mask
+
+    whole = tmp_path / "mask.png"
+    Image.fromarray(np.tile(np.arange(256, dtype=np.uint8), (64, 1))).save(whole)
+    assert read_mask(whole).shape == (64, 256) and read_label(whole).shape == (64, 256)
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(whole.read_bytes()[:-40])  # OpenCV alone reads what is there
+    big = tmp_path / "big.png"
+    Image.new("L", (5000, 5000)).save(big)  # 25 Mpx: over the 16.8 Mpx budget
+    for reader in (read_mask, read_label, read_rgb):
+        with pytest.raises(OSError, match=f"{cut}: .*(truncated|undecodable)"):
+            reader(cut)
+        with pytest.raises(OSError, match="exceeds the pixel budget"):
+            reader(big)
