@@ -16,15 +16,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
-from std_msgs.msg import Float64MultiArray
+from std_msgs.msg import Float64MultiArray, Header
 from std_srvs.srv import SetBool, Trigger
 
 from seg_perception.checkpoint import POLICY_CHECKPOINT
 from seg_perception.nodes.ros_graph import NodeProcess
+from seg_perception.nodes.ros_image import array_to_image_msg
 from seg_perception.nodes.sim_bridge_node import EPISODE_FIELDS
 
 if TYPE_CHECKING:
@@ -176,6 +178,23 @@ def test_policy_drives_then_stops_when_the_camera_stops(ros: RosHarness, tmp_pat
             values = {v.key: v.value for v in statuses[-1].values}
             assert int(values["stale_events"]) >= 1 and "latency_inference_mean_ms" in values
             assert int(values["rejected"]) >= 10, values
+
+            # a frame sent twice (the lock-step bridge's resend) is answered once
+            node.destroy_timer(broken_feed)
+            broken_feed = None
+            frame = np.zeros((96, 96, 3), np.uint8)
+            header = Header(stamp=Time(sec=42, nanosec=7), frame_id="car")
+            commands_before = int(values["commands"])
+            for _ in range(2):
+                camera.publish(array_to_image_msg(frame, "rgb8", header))
+                ros.spin_until(lambda: False, 0.3)
+
+            def counted() -> dict[str, str]:
+                return {v.key: v.value for v in statuses[-1].values}
+
+            answered = ros.spin_until(lambda: int(counted()["duplicates"]) == 1, 10.0)
+            assert answered, counted()
+            assert int(counted()["commands"]) == commands_before + 1, counted()
             assert policy.alive()
     finally:
         if broken_feed is not None:

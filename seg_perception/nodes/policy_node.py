@@ -9,7 +9,9 @@ frame has arrived for ``stale_timeout`` seconds (frames that fail to decode are
 rejected, counted and do not count as fresh), and for every frame while the emergency
 stop is engaged (parameter ``estop``, or the ``~/estop`` ``std_srvs/SetBool``
 service). Commands are capped in magnitude and in rate of change (per second of
-frame-stamp time; a gap longer than ``max_dt`` restarts the rate limit).
+frame-stamp time; a gap longer than ``max_dt`` restarts the rate limit). A frame with
+the (non-zero) stamp of the frame just answered is counted as a duplicate and not
+answered again.
 """
 
 from __future__ import annotations
@@ -143,9 +145,11 @@ class PolicyNode(Node):
             "rejected": 0,
             "stale_events": 0,
             "zero_commands": 0,
+            "duplicates": 0,
         }
         self.stats = LatencyStats()
         self._last_frame_at = time.monotonic()  # the watchdog counts from start-up
+        self._answered_stamp: tuple[int, int] | None = None  # the last frame commanded
         self._stale = False
         self._last_problem = ""
         self.create_timer(1.0 / self.p["watchdog_rate"], self._watchdog)
@@ -205,6 +209,12 @@ class PolicyNode(Node):
         if self.estop:
             self._publish_zero()
             return
+        stamp_key = (msg.header.stamp.sec, msg.header.stamp.nanosec)
+        if stamp_key == self._answered_stamp and stamp_key != (0, 0):
+            # a frame sent again (the lock-step bridge resends one it thinks unanswered):
+            # a second command would step the simulator twice on one observation
+            self.counters["duplicates"] += 1
+            return
         size = self.p["input_size"]
         if rgb.shape[:2] != (size, size):
             rgb = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
@@ -215,6 +225,7 @@ class PolicyNode(Node):
         twist = Twist()
         twist.linear.x, twist.angular.z = command.linear_x, command.angular_z
         self.cmd_pub.publish(twist)
+        self._answered_stamp = stamp_key
         self.counters["commands"] += 1
         if command.segmentation is not None:
             self.seg_pub.publish(array_to_image_msg(command.segmentation, "mono8", msg.header))

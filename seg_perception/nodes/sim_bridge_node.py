@@ -193,6 +193,11 @@ class SimBridgeNode(Node):
 
     def _resend_if_unanswered(self) -> None:
         if not self.finished and time.monotonic() - self._published_at > self.p["command_timeout"]:
+            self.get_logger().info(
+                f"step {self.sim.steps}: no command for {self.p['command_timeout']} s, "
+                "frame sent again",
+                throttle_duration_sec=5.0,
+            )
             self._publish_frame()
 
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response):
