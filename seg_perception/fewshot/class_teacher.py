@@ -123,23 +123,18 @@ class ClassTeacher:
         return True
 
     def _load_state(self) -> tuple[nn.Module, ClassSet]:
-        """The state file's model and classes, validated as a checkpoint is."""
-        payload = load_checkpoint(self.state_path)
+        """The state file's model and classes; ``load_model`` validates the checkpoint's
+        fields (``CheckpointError``), the rest is checked here (``ValueError``)."""
+        model, payload = load_model(self.state_path)
         if payload.get("fewshot_base_sha256") != self.base_sha256:
             raise ValueError("it was taught on another base checkpoint")
-        names, palette = payload.get("class_names"), payload.get("palette")
-        if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
-            raise ValueError("class_names is not a list of names")
-        if not isinstance(palette, list | tuple):
-            raise ValueError("palette is not a list of colours")
-        try:
-            colours = tuple(tuple(int(v) for v in colour) for colour in palette)
-        except (TypeError, ValueError):
-            raise ValueError("palette is not a list of RGB triples") from None
-        classes = ClassSet(tuple(names), colours)  # ValueError: names and colours disagree
+        palette = payload.get("palette")
+        if palette is None:
+            raise ValueError("it has no palette")
+        # ValueError when names and colours disagree
+        classes = ClassSet(tuple(payload["class_names"]), tuple(tuple(c) for c in palette))
         if classes.names[: self.base_classes.num_classes] != self.base_classes.names:
             raise ValueError("its classes do not start with the base classes")
-        model, _ = load_model(self.state_path)
         predicted = _predicted_classes(model)
         if predicted is not None and predicted != classes.num_classes:
             raise ValueError(
