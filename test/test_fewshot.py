@@ -297,24 +297,31 @@ def test_bad_support_is_one_line_and_writes_nothing(
     assert not out.exists()
 
 
+def make_teacher(checkpoint: Path, tmp_path: Path, state: Path, warn=None):
+    """A ``ClassTeacher`` of ``checkpoint`` over ``tmp_path/support``, saved to ``state``."""
+    from seg_perception.checkpoint import load_model
+    from seg_perception.fewshot.class_teacher import ClassTeacher
+
+    model, _ = load_model(checkpoint)
+    return ClassTeacher(
+        checkpoint,
+        model,
+        CAMVID,
+        tmp_path / "support",
+        state,
+        (480, 360),
+        log=lambda _: None,
+        warn=warn,
+    )
+
+
 def test_teacher_syncs_with_the_folder_and_restores_after_a_restart(
     small_cosine_checkpoint, tmp_path
 ) -> None:
-    from seg_perception.checkpoint import load_model
-    from seg_perception.fewshot.class_teacher import ClassTeacher
     from seg_perception.fewshot.imprint import SupportError
 
-    def teacher() -> ClassTeacher:
-        model, _ = load_model(small_cosine_checkpoint)
-        return ClassTeacher(
-            small_cosine_checkpoint,
-            model,
-            CAMVID,
-            tmp_path / "support",
-            tmp_path / "state" / "taught.pt",
-            (480, 360),
-            log=lambda _: None,
-        )
+    def teacher():
+        return make_teacher(small_cosine_checkpoint, tmp_path, tmp_path / "state" / "taught.pt")
 
     frames = load_camvid_sample(2)
     support = tmp_path / "support"
@@ -358,22 +365,13 @@ def test_teacher_syncs_with_the_folder_and_restores_after_a_restart(
 def test_a_bad_state_file_is_one_warning_naming_it(
     small_cosine_checkpoint, tmp_path, damage: str, reason: str
 ) -> None:
-    from seg_perception.checkpoint import load_checkpoint, load_model, save_checkpoint
-    from seg_perception.fewshot.class_teacher import ClassTeacher
+    from seg_perception.checkpoint import load_checkpoint, save_checkpoint
 
     warnings: list[str] = []
 
-    def teacher() -> ClassTeacher:
-        model, _ = load_model(small_cosine_checkpoint)
-        return ClassTeacher(
-            small_cosine_checkpoint,
-            model,
-            CAMVID,
-            tmp_path / "support",
-            tmp_path / "taught.pt",
-            (480, 360),
-            log=lambda _: None,
-            warn=warnings.append,
+    def teacher():
+        return make_teacher(
+            small_cosine_checkpoint, tmp_path, tmp_path / "taught.pt", warn=warnings.append
         )
 
     write_support(
