@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from builtin_interfaces.msg import Time
 from PIL import Image as PILImage
+from proc_status import status_bytes
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header, String
@@ -179,13 +180,13 @@ def test_a_class_taught_at_run_time(ros: RosHarness, start_node, tmp_path: Path)
         stem = frames[SUPPORT_FRAMES[0]][0]
         _write_support(support, frames, "Bomb", SUPPORT_FRAMES[:1], CAR)
         PILImage.new("L", (10_000, 10_000)).save(support / "Bomb" / f"{stem}_mask.png")
-        peak_before = peak_rss(process.process.pid)
+        peak_before = status_bytes(process.process.pid, "VmHWM")
         asked = time.monotonic()
         bomb = rig.sync()
         answered_in = time.monotonic() - asked
         assert not bomb.success and "exceeds the pixel budget" in bomb.message, bomb.message
         assert answered_in < 1.0, f"the support bomb took {answered_in:.1f} s to refuse"
-        assert peak_rss(process.process.pid) - peak_before < 50 * 2**20, "memory rose"
+        assert status_bytes(process.process.pid, "VmHWM") - peak_before < 50 * 2**20, "memory rose"
         shutil.rmtree(support / "Bomb")
         _write_support(support, frames, "Cut", SUPPORT_FRAMES[:1], CAR)
         image = support / "Cut" / f"{stem}.png"
@@ -232,11 +233,3 @@ def test_a_class_taught_at_run_time(ros: RosHarness, start_node, tmp_path: Path)
         assert "palette colours" in warned[0], warned[0]
     finally:
         rig.destroy()
-
-
-def peak_rss(pid: int) -> int:
-    """Peak resident bytes of process ``pid`` so far (``VmHWM``)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmHWM for {pid}")

@@ -7,7 +7,6 @@ on ``~/vos/mask`` overlapping the truth, and ``~/vos/reset`` returns to idle."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
+from proc_status import proc_status, status_bytes
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
@@ -44,10 +44,8 @@ BURST_RSS_MARGIN = 150 * 2**20  # bytes: +14 MB measured; +393 MB when each init
 
 
 def process_threads_and_rss(pid: int) -> tuple[int, int]:
-    """Threads and resident bytes of process ``pid`` (Linux ``/proc``)."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    fields = dict(line.split(":", 1) for line in status.splitlines())
-    return int(fields["Threads"]), int(fields["VmRSS"].split()[0]) * 1024
+    """Threads and resident bytes of process ``pid``."""
+    return int(proc_status(pid)["Threads"]), status_bytes(pid, "VmRSS")
 
 
 def _stamp(index: int, lap: int) -> Time:
