@@ -94,6 +94,10 @@ VERBS = {
     ),
     "bag-record": ("seg_perception.tools.bag_record_cli", "record ROS 2 topics to an MCAP bag"),
     "bag-make": ("seg_perception.tools.bag_make_cli", "build a bag from an image sequence"),
+    "ros": (
+        "seg_perception.tools.ros_cli",
+        "topics, echo, call, lifecycle, send-mask: the ros2 commands, without ros2cli",
+    ),
 }
 
 

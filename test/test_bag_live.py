@@ -175,6 +175,30 @@ def test_record_with_no_publisher_exits_non_zero(ros: RosHarness, tmp_path: Path
     assert log.rstrip().splitlines()[-1].startswith("seg-perception bag-record: error:")
 
 
+def test_records_the_last_message_of_a_latched_topic(ros: RosHarness, tmp_path: Path) -> None:
+    """A transient-local topic (like ``~/class_names``) published before the recording
+    starts is recorded: the recorder subscribes with the durability it is offered."""
+    from rclpy.qos import DurabilityPolicy
+    from std_msgs.msg import String
+
+    latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    publisher = ros.node.create_publisher(String, "/latched/class_names", latched)
+    publisher.publish(String(data='{"classes": []}'))
+    out = tmp_path / "latched.mcap"
+    try:
+        with verb_process(
+            ros.env, tmp_path / "record.log", "bag-record", "--topics", "/latched/class_names",
+            "--out", str(out), "--duration", "4",
+        ) as recorder:  # fmt: skip
+            code = recorder.wait(timeout=60)
+    finally:
+        ros.node.destroy_publisher(publisher)
+    log = (tmp_path / "record.log").read_text()
+    assert code == 0, log[-2000:]
+    with BagReader(out) as bag:
+        assert [bag.deserialize(m).data for m in bag.messages()] == ['{"classes": []}']
+
+
 def test_play_with_no_subscriber_says_so(ros: RosHarness, ros1_bag: Path, tmp_path: Path) -> None:
     args = ["bag-play", "--bag", str(ros1_bag), "--wait-timeout", "1", "--delay", "0"]
     args += ["--rate", "20"]

@@ -2,7 +2,8 @@
 
 A topic is subscribed once a publisher of it is discovered (its type comes from the
 graph), with reliable QoS when every publisher offers it and best effort otherwise,
-as ``ros2 bag record`` does. Messages are stored as received (serialized CDR) with
+and transient local when every publisher offers it (latched topics), as ``ros2 bag
+record`` does. Messages are stored as received (serialized CDR) with
 the receive time as bag timestamp; the bag embeds the definitions ``rosbags`` knows
 for the standard message packages.
 """
@@ -16,11 +17,11 @@ from functools import partial
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 from tqdm import tqdm
 
 from ..bags.bag_writer import BagWriter
 from .message_types import message_class
+from .qos import matching_subscription_qos
 
 __all__ = ["BagRecorder", "record_bag"]
 
@@ -48,14 +49,6 @@ class BagRecorder(Node):
         self._topic_subscriptions = {}
         self.create_timer(DISCOVERY_PERIOD, self._discover)
 
-    def _qos(self, topic: str) -> QoSProfile:
-        offered = self.get_publishers_info_by_topic(topic)
-        reliable = offered and all(
-            info.qos_profile.reliability == ReliabilityPolicy.RELIABLE for info in offered
-        )
-        reliability = ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT
-        return QoSProfile(depth=100, reliability=reliability)
-
     def _discover(self) -> None:
         types = dict(self.get_topic_names_and_types())
         for topic in [t for t in self.waiting if types.get(t)]:
@@ -63,7 +56,11 @@ class BagRecorder(Node):
             msg_class = message_class(msgtype)  # unsupported types end the recording
             self.writer.add_topic(topic, msgtype)
             self._topic_subscriptions[topic] = self.create_subscription(
-                msg_class, topic, partial(self._on_message, topic), self._qos(topic), raw=True
+                msg_class,
+                topic,
+                partial(self._on_message, topic),
+                matching_subscription_qos(self.get_publishers_info_by_topic(topic), 100),
+                raw=True,
             )
             self.waiting.remove(topic)
             self.get_logger().info(f"recording {topic} ({msgtype})")

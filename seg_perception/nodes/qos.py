@@ -1,10 +1,18 @@
-"""QoS profiles for image topics."""
+"""QoS profiles for image topics, and subscriptions that match what publishers offer."""
 
 from __future__ import annotations
 
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from collections.abc import Sequence
 
-__all__ = ["image_subscription_qos", "image_publisher_qos", "RELIABILITY_CHOICES"]
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.topic_endpoint_info import TopicEndpointInfo
+
+__all__ = [
+    "image_subscription_qos",
+    "image_publisher_qos",
+    "matching_subscription_qos",
+    "RELIABILITY_CHOICES",
+]
 
 RELIABILITY_CHOICES = ("best_effort", "reliable")
 
@@ -37,4 +45,19 @@ def image_publisher_qos(depth: int = 5) -> QoSProfile:
         depth=depth,
         reliability=ReliabilityPolicy.RELIABLE,
         durability=DurabilityPolicy.VOLATILE,
+    )
+
+
+def matching_subscription_qos(offered: Sequence[TopicEndpointInfo], depth: int) -> QoSProfile:
+    """What ``ros2 bag record`` subscribes with: reliable when every publisher offers it
+    (else best effort), transient local when every publisher offers it (a latched topic
+    such as ``~/class_names``: its last message is delivered to the late subscriber)."""
+    qos = [info.qos_profile for info in offered]
+    reliable = bool(qos) and all(q.reliability == ReliabilityPolicy.RELIABLE for q in qos)
+    latched = bool(qos) and all(q.durability == DurabilityPolicy.TRANSIENT_LOCAL for q in qos)
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=depth,
+        reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE,
     )
