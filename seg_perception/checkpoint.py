@@ -167,7 +167,8 @@ def load_model(
     if expected_classes is not None and names != expected_classes.names:
         raise CheckpointError(
             f"checkpoint {path} predicts {len(names)} classes {list(names)}, but the configured "
-            f"classes are {list(expected_classes.names)}"
+            f"classes are {list(expected_classes.names)} (class_names: [] takes the "
+            "checkpoint's classes and palette)"
         )
     name, kwargs = payload["model_name"], payload["model_kwargs"]
     try:

@@ -236,9 +236,11 @@ def checkpoint_of(params: Any) -> str:
 
 def node_classes(params: Any) -> ClassSet:
     """The configured classes; the checkpoint's in few-shot mode (taught classes are not
-    parameters) or for an empty ``class_names``; CamVid's for an untrained model."""
+    parameters), for an empty ``class_names`` or while ``class_names`` and ``palette``
+    keep their defaults (so a checkpoint taught with ``imprint`` starts as it is);
+    CamVid's for an untrained model."""
     classes = None if params.fewshot_support_dir else params.classes()
-    if classes is not None:
+    if classes is not None and classes != CAMVID:
         return classes
     if params.checkpoint or params.model == "lraspp":
         return checkpoint_classes(checkpoint_of(params))

@@ -93,8 +93,9 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "class_names",
         list(CAMVID.names),
-        "Class names in id order; must equal the checkpoint's; empty = the checkpoint's "
-        "classes and palette; not used in few-shot mode (fewshot_support_dir)",
+        "Class names in id order; must equal the checkpoint's; empty, or left at the "
+        "default with the default palette = the checkpoint's classes and palette; not used "
+        "in few-shot mode (fewshot_support_dir)",
     ),
     ParamSpec(
         "palette",

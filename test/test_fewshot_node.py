@@ -233,3 +233,49 @@ def test_a_class_taught_at_run_time(ros: RosHarness, start_node, tmp_path: Path)
         assert "palette colours" in warned[0], warned[0]
     finally:
         rig.destroy()
+
+
+def test_a_checkpoint_taught_with_imprint_starts_the_node(
+    ros: RosHarness, start_node, tmp_path: Path
+) -> None:
+    """The repository's parameter file keeps CamVid's 11 default classes; a checkpoint
+    taught with ``imprint`` (9 classes) starts with its own classes, no ``class_names:=[]``."""
+    from seg_perception.cli import main as cli_main
+
+    frames = load_camvid_sample()
+    _write_support(tmp_path / "support", frames, "Car", SUPPORT_FRAMES, CAR)
+    taught = tmp_path / "taught.pt"
+    argv = ["imprint", "--checkpoint", str(FEWSHOT_CHECKPOINT), "--support"]
+    argv += [str(tmp_path / "support"), "--refine-steps", "0", "--out", str(taught)]
+    assert cli_main(argv) == 0
+    names = load_checkpoint(taught)["class_names"]
+    assert len(names) == 9 and names[-1] == "Car"
+
+    prefix = "/imprinted/segmentation_node"
+    class_lists: list[dict] = []
+    labels: list[Image] = []
+    node = ros.node
+    entities = [
+        node.create_subscription(
+            String,
+            f"{prefix}/class_names",
+            lambda m: class_lists.append(json.loads(m.data)),
+            LATCHED,
+        ),
+        node.create_subscription(Image, f"{prefix}/labels", labels.append, 10),
+    ]
+    publisher = node.create_publisher(Image, "/imprinted/image", qos_profile_sensor_data)
+    process = start_node("-r", "__ns:=/imprinted", "-p", f"checkpoint:={taught}")
+    try:
+        frame = array_to_image_msg(frames[QUERY_FRAMES[0]][1], "rgb8", Header(frame_id="cam"))
+        deadline = time.monotonic() + 60.0
+        while not labels and process.alive() and time.monotonic() < deadline:
+            publisher.publish(frame)
+            ros.spin_until(lambda: bool(labels), 0.2)
+        assert labels, process.report("no labels from the imprinted checkpoint")
+        assert ros.spin_until(lambda: bool(class_lists), 10.0)
+        assert [c["name"] for c in class_lists[-1]["classes"]] == names
+    finally:
+        for entity in entities:
+            node.destroy_subscription(entity)
+        node.destroy_publisher(publisher)
