@@ -18,6 +18,7 @@ __all__ = [
     "spec_type",
     "positive_float_list",
     "adaptation_list",
+    "frame_size",
 ]
 
 
@@ -130,3 +131,14 @@ def adaptation_list(text: str) -> list[tuple[float, int]]:
             raise argparse.ArgumentTypeError(f"needs alpha in [0, 1] and steps >= 0, got {part!r}")
         pairs.append(pair)
     return pairs
+
+
+def frame_size(text: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` (``480x360``), each side at least 32 pixels."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size {text!r} is not WIDTHxHEIGHT (480x360)") from None
+    if width < 32 or height < 32:
+        raise argparse.ArgumentTypeError(f"size {text!r} is too small (32x32 at least)")
+    return width, height

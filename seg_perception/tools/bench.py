@@ -25,24 +25,14 @@ from ..io_utils import write_json
 from ..latency_stats import percentiles
 from ..samples import load_camvid_sample
 from ..stages.crf import REFINE_MODES
-from .arg_types import positive_float, positive_int, thread_count
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size {text!r} is not WIDTHxHEIGHT") from None
-    if width < 32 or height < 32:
-        raise argparse.ArgumentTypeError(f"size {text!r} is too small")
-    return width, height
+from .arg_types import frame_size, positive_float, positive_int, thread_count
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sizes",
         nargs="+",
-        type=_size,
+        type=frame_size,
         default=[(480, 360), (640, 480)],
         help="camera frame sizes WIDTHxHEIGHT",
     )

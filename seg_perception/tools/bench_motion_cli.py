@@ -10,15 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arg_types import positive_int, thread_count
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"size must look like 480x360, got {text!r}") from exc
-    return width, height
+from .arg_types import frame_size, positive_int, thread_count
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequence", default="bmx-trees", help="DAVIS sequence to time on")
     parser.add_argument("--frames", type=positive_int, default=30, help="consecutive frames timed")
     parser.add_argument(
-        "--sizes", nargs="+", type=_size, default=[(480, 360), (854, 480)], help="WxH sizes"
+        "--sizes", nargs="+", type=frame_size, default=[(480, 360), (854, 480)], help="WxH sizes"
     )
     parser.add_argument(
         "--threads", type=thread_count, default=0, help="torch threads (0 = default)"

@@ -1,9 +1,10 @@
-"""``seg-perception imprint --checkpoint C --support DIR --out C2``: new classes from a
+"""``seg-perception imprint [--checkpoint C] --support DIR --out C2``: new classes from a
 few labelled frames, without training.
 
 ``DIR/<class name>/<stem>.{png,jpg}`` with ``<stem>_mask.png`` (non-zero = the class)
 beside each image. ``C`` must have cosine classifiers (``classifier: cosine``, e.g. the
-few-shot base models). ``C2`` holds ``C``'s classes plus one per folder, each with a
+few-shot base models; the bundled one by default). ``C2`` holds ``C``'s classes plus one
+per folder, each with a
 colour, and is written atomically. ``--remove NAME ...`` drops classes first (e.g. the
 untrained rows of a base model's novel classes).
 """
@@ -12,11 +13,14 @@ from __future__ import annotations
 
 import argparse
 
-from .arg_types import non_negative_int, unit_float
+from .arg_types import frame_size, non_negative_int, unit_float
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="cosine-classifier checkpoint")
+    parser.add_argument(
+        "--checkpoint",
+        help="cosine-classifier checkpoint (default: the bundled few-shot base model)",
+    )
     parser.add_argument("--support", help="folder: <class>/<image> + _mask.png")
     parser.add_argument("--remove", nargs="+", default=[], help="class names to drop first")
     parser.add_argument("--out", required=True, help="new checkpoint")
@@ -34,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "only; default 200, as the node: chosen on CamVid val)",
     )
     parser.add_argument(
-        "--input-size", default="480x360", help="network input WIDTHxHEIGHT (default 480x360)"
+        "--input-size", type=frame_size, default=(480, 360), help="network input WIDTHxHEIGHT"
     )
 
 
@@ -42,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..checkpoint import (
+        FEWSHOT_CHECKPOINT,
         checkpoint_classes,
         load_checkpoint,
         load_model,
@@ -49,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
         without_training_state,
     )
     from ..fewshot.imprint import imprint_classes, read_support_folder, remove_classes
-    from .bench import _size
 
-    size = _size(args.input_size)
+    size = args.input_size
+    args.checkpoint = args.checkpoint or str(FEWSHOT_CHECKPOINT)
     if not args.support and not args.remove:
         raise ValueError("nothing to do: give --support and/or --remove")
     supports = read_support_folder(args.support) if args.support else {}

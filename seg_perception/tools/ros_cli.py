@@ -19,10 +19,10 @@ from .arg_types import positive_float, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    from ..cli import HelpFormatter as defaults
+
     parser.epilog = __doc__.split("\n\n", 1)[1]
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    defaults = argparse.ArgumentDefaultsHelpFormatter
 
     topics = commands.add_parser(
         "topics",
