@@ -72,3 +72,36 @@ def test_silent_input_misspelt_parameter_and_compressed_remap(ros, start_node) -
         for subscription in subscriptions:
             ros.node.destroy_subscription(subscription)
         ros.node.destroy_publisher(publisher)
+
+
+def test_a_raw_node_beside_a_compressed_camera_names_the_parameter(ros, start_node) -> None:
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import CompressedImage
+
+    name = f"{NAME}_raw"
+    process = start_node(
+        "-r", f"__node:={name}", "-r", "image:=/ux_raw/cam",
+        "-p", "stale_after_sec:=1.0", "-p", "diagnostics_period:=0.2",
+        name=name,
+    )  # fmt: skip
+    messages: list[str] = []
+    subscription = ros.node.create_subscription(
+        DiagnosticArray,
+        "/diagnostics",
+        lambda msg: messages.extend(
+            s.message for s in msg.status if s.name.startswith(f"/{name}:")
+        ),
+        50,
+    )
+    publisher = ros.node.create_publisher(
+        CompressedImage, "/ux_raw/cam/compressed", qos_profile_sensor_data
+    )
+    hint = "/ux_raw/cam/compressed is: -p input_transport:=compressed reads it"
+    try:
+        assert ros.spin_until(lambda: any(hint in m for m in messages), 30.0), process.report(
+            f"no transport hint; got {messages[-3:]}"
+        )
+    finally:
+        ros.node.destroy_subscription(subscription)
+        ros.node.destroy_publisher(publisher)

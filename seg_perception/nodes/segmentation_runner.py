@@ -41,6 +41,19 @@ _IMAGE_TYPES = {
 }
 
 
+def transport_hint(topic: str, transport: str, published: dict[str, set[str]]) -> str:
+    """How to read what is published instead of ``topic`` (empty when nothing fits):
+    the other transport of the same camera, else the remap to an image topic."""
+    if transport == "raw" and "CompressedImage" in published.get(f"{topic}/compressed", ()):
+        return f" ({topic}/compressed is: -p input_transport:=compressed reads it)"
+    base = topic.removesuffix("/compressed")
+    if transport == "compressed" and "Image" in published.get(base, ()):
+        return f" ({base} is raw: -p input_transport:=raw reads it)"
+    if published and topic not in published:
+        return " (remap the input to one: -r image:=TOPIC)"
+    return ""
+
+
 def _decode(msg: Image | CompressedImage, max_pixels: int):
     if isinstance(msg, CompressedImage):
         return compressed_msg_to_rgb(msg, max_pixels)
@@ -231,17 +244,19 @@ class SegmentationRunner:
         type_name = _IMAGE_TYPES[self.params.input_transport][0]
         topic = self._subscription.topic_name
         own = self.node.get_fully_qualified_name() + "/"
-        seen = sorted(
-            f"{name} ({'/'.join(t.rsplit('/', 1)[-1] for t in types)})"
+        published = {
+            name: {t.rsplit("/", 1)[-1] for t in types}
             for name, types in self.node.get_topic_names_and_types()
             if set(types) & {"sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage"}
             and not name.startswith(own)
             and self.node.count_publishers(name) > 0
-        )
+        }
+        seen = sorted(f"{name} ({'/'.join(sorted(kinds))})" for name, kinds in published.items())
         what = "no frame yet" if self.worker.received == 0 else "the stream stopped"
         return (
             f"{what}: nothing on {topic} ({type_name}, {self.params.qos_reliability}) for "
             f"{idle:.0f} s; published image topics: {', '.join(seen) or 'none'}"
+            + transport_hint(topic, self.params.input_transport, published)
         )
 
     def _status(self, counters: dict[str, int]) -> tuple[bytes, str]:
