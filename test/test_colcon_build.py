@@ -86,16 +86,16 @@ def declared_launch_arguments(launch_file: Path) -> dict[str, dict[str, ast.expr
     return declared
 
 
-def readme_launch_arguments(repo_root: Path) -> set[str]:
-    """The names the README's "Launch arguments:" paragraph documents (`name` (...))."""
-    text = (repo_root / "README.md").read_text()
+def documented_launch_arguments(repo_root: Path) -> set[str]:
+    """The names docs/reference.md's "Launch arguments:" paragraph documents (`name` (...))."""
+    text = (repo_root / "docs" / "reference.md").read_text()
     paragraph = text.split("Launch arguments:", 1)[1].split("\n\n", 1)[0]
     return set(re.findall(r"`(\w+)` \(", paragraph))
 
 
 def test_launch_file_declares_documented_arguments(repo_root: Path) -> None:
     declared = declared_launch_arguments(repo_root / "launch" / "segmentation.launch.py")
-    assert set(declared) == readme_launch_arguments(repo_root), sorted(declared)
+    assert set(declared) == documented_launch_arguments(repo_root), sorted(declared)
     undocumented = [name for name, keywords in declared.items() if "description" not in keywords]
     assert not undocumented, f"launch arguments without a description: {undocumented}"
     for name in ("compressed", "model", "use_flow"):
