@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -129,6 +130,8 @@ class UserError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if not sys.stderr.isatty():  # a log file: progress bars every 10 s, not every 0.1 s
+        os.environ.setdefault("TQDM_MININTERVAL", "10")
     parser = argparse.ArgumentParser(
         prog="seg-perception",
         description="Pixel-level perception for ROS 2: the segmentation node's tools.",

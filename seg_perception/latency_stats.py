@@ -25,16 +25,24 @@ class LatencyStats:
         self._stages: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=window))
         self._done: deque[float] = deque()
         self._rate_window = rate_window
+        self._first: float | None = None
 
     def record(self, timings_ms: dict[str, float], now: float | None = None) -> None:
         for stage, value in timings_ms.items():
             self._stages[stage].append(value)
         self._done.append(time.monotonic() if now is None else now)
+        if self._first is None:
+            self._first = self._done[-1]
 
     def fps(self, now: float | None = None) -> float:
+        """Frames per second over the last ``rate_window`` s; while the stream is younger
+        than that, over the frames so far (a 3 s stream at 10 Hz is 10 fps, not 6)."""
         now = time.monotonic() if now is None else now
         while self._done and now - self._done[0] > self._rate_window:
             self._done.popleft()
+        if self._first is not None and now - self._first < self._rate_window:
+            span = self._done[-1] - self._done[0] if self._done else 0.0
+            return (len(self._done) - 1) / span if span > 0 else 0.0
         return len(self._done) / self._rate_window
 
     def summary(self) -> dict[str, dict[str, float]]:

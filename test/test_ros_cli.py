@@ -89,14 +89,18 @@ def test_topics_echo_call_and_send_mask_on_a_vos_node(start_node, ros, camera, t
     assert message["data"] == f"<{SIZE[0] * SIZE[1]} values>"
 
     # ~/class_names is latched: published once at start, delivered to a late subscriber
-    classes = ros_verb(ros, "echo", f"{NODE}/class_names", "--once")
+    classes = ros_verb(ros, "echo", f"{NODE}/class_names", "--once", "--timeout", "60")
     assert classes.returncode == 0, classes.stderr
     names = [c["name"] for c in yaml_json(classes.stdout)["classes"]]
     assert names[:3] == ["Sky", "Building", "Pole"]
 
-    topics = ros_verb(ros, "topics")
-    assert topics.returncode == 0, topics.stderr
-    rows = {line.split()[0]: line for line in topics.stdout.splitlines()}
+    rows: dict[str, str] = {}
+    for _ in range(4):  # a fresh process discovers the node within an announcement or two
+        topics = ros_verb(ros, "topics")
+        assert topics.returncode == 0, topics.stderr
+        rows = {line.split()[0]: line for line in topics.stdout.splitlines()}
+        if f"{NODE}/class_names" in rows and f"{NODE}/labels" in rows:
+            break
     assert f"{NODE}/labels" in rows, topics.stdout
     assert "sensor_msgs/msg/Image" in rows[f"{NODE}/labels"]
     assert "transient local" in rows[f"{NODE}/class_names"]
@@ -104,12 +108,13 @@ def test_topics_echo_call_and_send_mask_on_a_vos_node(start_node, ros, camera, t
     mask = np.zeros(SIZE[::-1], np.uint8)
     mask[60:120, 80:160] = 255
     cv2.imwrite(str(tmp_path / "mask.png"), mask)
-    sent = ros_verb(ros, "send-mask", NODE, str(tmp_path / "mask.png"), "--camera", CAMERA)
+    mask_args = ["--camera", CAMERA, "--timeout", "60"]
+    sent = ros_verb(ros, "send-mask", NODE, str(tmp_path / "mask.png"), *mask_args)
     assert sent.returncode == 0, node.report(sent.stdout + sent.stderr)
     assert f"{NODE} learns the object" in sent.stdout
 
     cv2.imwrite(str(tmp_path / "small.png"), mask[:50, :50])
-    wrong = ros_verb(ros, "send-mask", NODE, str(tmp_path / "small.png"), "--camera", CAMERA)
+    wrong = ros_verb(ros, "send-mask", NODE, str(tmp_path / "small.png"), *mask_args)
     assert "small.png is 50x50, the frames on /cli/image are 240x180" in one_line_error(wrong)
 
     reset = ros_verb(ros, "call", f"{NODE}/vos/reset")
@@ -144,15 +149,15 @@ def test_lifecycle_get_refused_and_done_transitions(ros, params_file, tmp_path) 
         tmp_path / "lifecycle.log",
     )
     with process:
-        state = ros_verb(ros, "lifecycle", name, "get")
+        state = ros_verb(ros, "lifecycle", name, "get", "--timeout", "60")
         assert (state.returncode, state.stdout.strip()) == (0, "unconfigured"), process.report(
             state.stderr
         )
-        refused = one_line_error(ros_verb(ros, "lifecycle", name, "activate"))
+        refused = one_line_error(ros_verb(ros, "lifecycle", name, "activate", "--timeout", "60"))
         assert f"cannot activate {name} in state unconfigured; possible: configure, shutdown" in (
             refused
         )
-        configured = ros_verb(ros, "lifecycle", name, "configure")
+        configured = ros_verb(ros, "lifecycle", name, "configure", "--timeout", "60")
         assert configured.returncode == 0, process.report(configured.stderr)
         assert configured.stdout.strip() == "configure: done; state inactive"
         assert process.alive()

@@ -398,7 +398,8 @@ def test_latency_stats_from_pipeline_timings(pipeline: SegmentationPipeline) -> 
     summary = stats.summary()
     assert set(summary) == {"preprocess", "inference", "postprocess"}
     assert set(summary["inference"]) == {"mean", "p50", "p90", "p99"}
-    assert stats.fps(now=11.5) == 2.0  # 4 frames within the last 2 s
+    assert stats.fps(now=11.5) == 2.0  # a stream younger than the window: 3 gaps in 1.5 s
+    assert stats.fps(now=12.4) == 1.5  # 3 frames within the last 2 s
     assert stats.fps(now=13.2) == 0.5  # only the frame at 11.5 is within 2 s
 
 

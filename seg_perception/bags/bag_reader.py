@@ -195,6 +195,17 @@ def image_topics(bag: BagReader) -> list[str]:
     return [topic for topic, (msgtype, _) in bag.topics().items() if msgtype in IMAGE_TYPES]
 
 
+def the_image_topic(bag: BagReader, label_topic: str | None = None) -> str:
+    """The bag's one image topic besides ``label_topic``; ``BagError`` naming the
+    candidates when there are none or several (the user then picks one)."""
+    candidates = [t for t in image_topics(bag) if t != label_topic]
+    if len(candidates) != 1:
+        raise BagError(
+            f"bag {bag.path} has image topics {candidates}: choose one with --image-topic"
+        )
+    return candidates[0]
+
+
 def read_labels(bag: BagReader, topic: str) -> tuple[dict[Stamp, np.ndarray], list[str]]:
     """All label images of ``topic`` by header stamp, and why any were skipped."""
     bag.topic_type(topic, (IMAGE_TYPE,))

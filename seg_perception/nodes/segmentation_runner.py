@@ -283,10 +283,17 @@ class SegmentationRunner:
         frames = self.frames
         if frames is None or self._diagnostics_pub is None:
             return
-        counters = {"frames_received": self.worker.received, "frames_dropped": self.worker.dropped}
-        for key, value in frames.counters().items():
+        # read outcomes, then dropped, then received: each frame counted in an earlier read
+        # was received before, so received = dropped + outcomes + in progress (taken by the
+        # worker or waiting for it; not zero under a slow stage) and none is negative
+        outcomes = frames.counters()
+        dropped = self.worker.dropped
+        counters = {"frames_received": self.worker.received, "frames_dropped": dropped}
+        for key, value in outcomes.items():
             counters[f"frames_{key}" if key in frames.counts else key] = value
         counters["worker_restarts"] = self.worker.restarts
+        finished = sum(outcomes[key] for key in frames.counts)
+        counters["frames_in_progress"] = counters["frames_received"] - dropped - finished
         level, message = self._status(counters)
         fps, latency = frames.latency()
         topic = self._subscription.topic_name if self._subscription is not None else ""

@@ -9,7 +9,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("bag", help="rosbag2 folder, .mcap, .db3 or ROS 1 .bag")
     parser.add_argument("--image-topic", required=True, help="camera topic")
     parser.add_argument("--cmd-topic", default="/cmd_vel", help="geometry_msgs/Twist commands")
-    parser.add_argument("--labels-topic", help="mono8 labels in the bag (else --teacher)")
+    parser.add_argument(
+        "--label-topic", "--labels-topic", dest="labels_topic",
+        help="mono8 labels in the bag (else --teacher)",
+    )  # fmt: skip
     parser.add_argument(
         "--teacher",
         help="segmentation checkpoint over the driving classes "

@@ -19,7 +19,9 @@ from .refine_args import add_refine_arguments
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bag", required=True, help="rosbag2 folder, .mcap, .db3 or ROS 1 .bag")
-    parser.add_argument("--image-topic", required=True, help="Image or CompressedImage topic")
+    parser.add_argument(
+        "--image-topic", help="Image or CompressedImage topic (default: the bag's only one)"
+    )
     parser.add_argument("--label-topic", help="mono8 class-id Image topic, stamped like images")
     parser.add_argument("--checkpoint", default="", help="checkpoint (default: the bundled one)")
     parser.add_argument(
@@ -100,7 +102,7 @@ def _frame_pipeline(checkpoint: Path, args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from ..bags.bag_eval import evaluate_bag
-    from ..bags.bag_reader import BagReader
+    from ..bags.bag_reader import BagReader, the_image_topic
     from ..bags.image_messages import IMAGE_TYPE, IMAGE_TYPES
     from ..io_utils import write_json
 
@@ -108,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         raise FileExistsError(f"{args.out} exists; pass --overwrite or choose another --out")
     with BagReader(args.bag) as bag:
         # the bag and its topics are checked before the model is loaded
+        args.image_topic = args.image_topic or the_image_topic(bag, args.label_topic)
         bag.topic_type(args.image_topic, IMAGE_TYPES)
         if args.label_topic:
             bag.topic_type(args.label_topic, (IMAGE_TYPE,))

@@ -30,7 +30,11 @@ NODE_NAME = "segmentation_node"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--out-dir", default="out/demo", help="folder for pictures and summary.json"
+        "--out",
+        "--out-dir",
+        dest="out_dir",
+        default="out/demo",
+        help="folder for pictures and summary.json",
     )
     parser.add_argument("--rate", type=positive_float, default=10.0, help="playback rate in Hz")
     parser.add_argument(
@@ -111,19 +115,12 @@ def _strip(rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path: Path) ->
 
 def _bag_frames(args: argparse.Namespace) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """The frames of ``--bag`` as ``(name, rgb, label)``; unlabelled pixels are ignored."""
-    from ..bags.bag_reader import BagReader, image_topics, read_frames
+    from ..bags.bag_reader import BagReader, read_frames, the_image_topic
     from ..classes import IGNORE_INDEX
 
     with BagReader(args.bag) as bag:
         label_topic = args.label_topic if args.label_topic in bag.topics() else None
-        image_topic = args.image_topic
-        if image_topic is None:
-            candidates = [t for t in image_topics(bag) if t != label_topic]
-            if len(candidates) != 1:
-                raise ValueError(
-                    f"bag {bag.path} has image topics {candidates}: choose one with --image-topic"
-                )
-            image_topic = candidates[0]
+        image_topic = args.image_topic or the_image_topic(bag, label_topic)
         frames = read_frames(bag, image_topic, label_topic, args.frames)
     if not frames:
         raise ValueError(f"no decodable frame on {image_topic} in {args.bag}")

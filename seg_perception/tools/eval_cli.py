@@ -29,8 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
         choices=("auto", "torch", "onnxruntime", "openvino"),
-        default="torch",
-        help="network runtime (default: torch, the reference)",
+        default="auto",
+        help="network runtime: auto as the node (OpenVINO or ONNX Runtime on a CPU, several "
+        "times faster than torch on a busy machine); torch is the reference",
     )
     parser.add_argument("--precision", choices=("fp32", "int8"), default="fp32")
     parser.add_argument(
