@@ -75,7 +75,47 @@ def camera(ros, rgb) -> Iterator[None]:
     ros.node.destroy_publisher(publisher)
 
 
-def test_topics_echo_call_and_send_mask_on_a_vos_node(start_node, ros, camera, tmp_path) -> None:
+def init_before_its_frame_is_taken(ros, mask: np.ndarray, rgb: np.ndarray) -> bool:
+    """Publish an init for stamp 9999.0, then that frame: the node takes the init."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.qos import QoSProfile, qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Header
+
+    from seg_perception.nodes.ros_image import array_to_image_msg
+
+    header = Header(frame_id="camera")
+    header.stamp.sec = 9999
+    target: list[str] = []
+
+    def on_diagnostics(msg) -> None:
+        for status in msg.status:
+            if status.name == f"{NODE}: segmentation":
+                target[:] = [kv.value for kv in status.values if kv.key == "vos_target_stamp"]
+
+    entities = [
+        ros.node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 10),
+        init := ros.node.create_publisher(Image, f"{NODE}/vos/init", QoSProfile(depth=2)),
+        camera := ros.node.create_publisher(Image, CAMERA, qos_profile_sensor_data),
+    ]
+    try:
+        assert ros.spin_until(lambda: init.get_subscription_count() > 0, 30.0)
+        init.publish(array_to_image_msg(mask, "mono8", header))
+        ros.spin_until(lambda: False, 0.3)  # the init is there before its frame
+        for _ in range(3):
+            camera.publish(array_to_image_msg(rgb, "rgb8", header))
+            ros.spin_until(lambda: False, 0.1)
+        return ros.spin_until(lambda: target == ["9999.000000000"], 30.0)
+    finally:
+        for entity in entities[:1]:
+            ros.node.destroy_subscription(entity)
+        for entity in entities[1:]:
+            ros.node.destroy_publisher(entity)
+
+
+def test_topics_echo_call_and_send_mask_on_a_vos_node(
+    start_node, ros, camera, tmp_path, rgb
+) -> None:
     node = start_node(
         "-r", f"__ns:={NAMESPACE}", "-p", "vos:=true", "-p", "vos_finetune_steps:=2",
         "-p", "diagnostics_period:=0.2", "-p", "num_threads:=1",
@@ -112,6 +152,9 @@ def test_topics_echo_call_and_send_mask_on_a_vos_node(start_node, ros, camera, t
     sent = ros_verb(ros, "send-mask", NODE, str(tmp_path / "mask.png"), *mask_args)
     assert sent.returncode == 0, node.report(sent.stdout + sent.stderr)
     assert f"{NODE} learns the object" in sent.stdout
+
+    # an init may overtake the frame it names (the sender saw the frame first): it waits
+    assert init_before_its_frame_is_taken(ros, mask, rgb), node.report("early init lost")
 
     cv2.imwrite(str(tmp_path / "small.png"), mask[:50, :50])
     wrong = ros_verb(ros, "send-mask", NODE, str(tmp_path / "small.png"), *mask_args)

@@ -5,12 +5,17 @@ object) for the frame with the same header stamp, one of the last
 ``vos_buffer_frames`` the node received (kept as messages when they arrive, so a frame
 the worker skipped, or has not reached yet, can be named too). A bad one (wrong
 encoding or size, empty, full, unknown stamp) is logged as one line and shown in
-diagnostics (``vos_last_error``); the previous target is kept. ``~/vos/reset``
+diagnostics (``vos_last_error``); the previous target is kept. An init naming a stamp
+newer than every frame received waits for that frame (it may still be on its way: the
+sender saw it first) until a frame at least as new arrives, at most
+``EARLY_INIT_WAIT_S``. ``~/vos/reset``
 (``std_srvs/Trigger``) forgets the target. ``~/vos/mask`` is a pipeline output.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -27,6 +32,7 @@ from ..vos.target_tracker import TargetTracker
 __all__ = ["VOSTopics"]
 
 MASK_ENCODINGS = ("mono8",)
+EARLY_INIT_WAIT_S = 2.0  # an init may arrive before the frame it names
 
 
 class VOSTopics:
@@ -43,6 +49,8 @@ class VOSTopics:
         self.node, self.tracker, self.max_pixels = node, tracker, max_pixels
         self.decode = decode
         self.received: FrameBuffer[object] = FrameBuffer(buffer_frames)
+        self._early: tuple[Image, float] | None = None  # (init, give up at) awaiting its frame
+        self._early_lock = threading.Lock()
         qos = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
         self.subscription = node.create_subscription(Image, "~/vos/init", self._on_init, qos)
         self.service = node.create_service(Trigger, "~/vos/reset", self._on_reset)
@@ -58,16 +66,31 @@ class VOSTopics:
         return cls(node, stage.tracker, params.max_input_pixels, params.vos_buffer_frames, decode)
 
     def remember(self, msg) -> None:
-        """Keep a received camera message an init may name by its stamp (no decoding)."""
-        self.received.add((msg.header.stamp.sec, msg.header.stamp.nanosec), msg)
-
-    def _on_init(self, msg: Image) -> None:
+        """Keep a received camera message an init may name by its stamp (no decoding);
+        an init that waits for this frame (or a newer one, or too long) is handled now."""
         stamp = (msg.header.stamp.sec, msg.header.stamp.nanosec)
+        self.received.add(stamp, msg)
+        with self._early_lock:
+            early = self._early
+            due = early is not None and (
+                stamp >= _stamp_of(early[0]) or time.monotonic() > early[1]
+            )
+            if due:
+                self._early = None
+        if due:
+            self._on_init(early[0], may_wait=False)
+
+    def _on_init(self, msg: Image, may_wait: bool = True) -> None:
+        stamp = _stamp_of(msg)
         try:
             try:
                 pixels = decode_raw(raw_image_of(msg), MASK_ENCODINGS, self.max_pixels)
             except ImageDecodeError as exc:
                 raise VOSInitError(f"bad init mask: {exc}") from None
+            if may_wait and self.received.is_ahead(stamp):
+                with self._early_lock:
+                    self._early = (msg, time.monotonic() + EARLY_INIT_WAIT_S)
+                return  # handled when its frame (or a newer one) arrives
             frame = self.received.find(stamp)
             try:
                 rgb = self.decode(frame)
@@ -84,6 +107,8 @@ class VOSTopics:
         )
 
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response):
+        with self._early_lock:
+            self._early = None
         self.tracker.reset()
         response.success, response.message = True, "VOS target forgotten; idle"
         return response
@@ -91,3 +116,7 @@ class VOSTopics:
     def destroy(self) -> None:
         self.node.destroy_subscription(self.subscription)
         self.node.destroy_service(self.service)
+
+
+def _stamp_of(msg) -> tuple[int, int]:
+    return (msg.header.stamp.sec, msg.header.stamp.nanosec)

@@ -91,7 +91,8 @@ def _strip(rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path: Path) ->
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
+
+    from .class_legend import add_class_legend
 
     titles = ("camera", "node's ~/overlay", "ground truth")
     fig, axes = plt.subplots(len(rows), 3, figsize=(10.5, 2.6 * len(rows) + 0.9), squeeze=False)
@@ -101,12 +102,7 @@ def _strip(rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path: Path) ->
             axis.set_axis_off()
     for axis, title in zip(axes[0], titles, strict=True):
         axis.set_title(title)
-    legend = [
-        Patch(color=np.array(color) / 255.0, label=name)
-        for name, color in zip(CAMVID.names, CAMVID.colors, strict=True)
-    ]
-    legend.append(Patch(color="black", label="unlabelled (not scored)"))
-    fig.legend(handles=legend, loc="lower center", ncol=6, frameon=False, fontsize=9)
+    add_class_legend(fig, CAMVID.names, CAMVID.colors, [("unlabelled (not scored)", "black")])
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     with atomic_write(path) as tmp:
         fig.savefig(tmp, dpi=90, format="png")

@@ -58,14 +58,18 @@ def _iou(frames, labels: dict[int, np.ndarray], class_id: int | None) -> float:
     return inter / union if union else 0.0
 
 
-def _strip(frames, before, after, path: Path) -> None:
+def _strip(frames, before, after, classes: list[dict], path: Path) -> None:
+    """Rows of camera | overlay before | overlay after teaching, with the taught classes'
+    legend (``classes``: the node's ``~/class_names`` list after teaching)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .class_legend import add_class_legend
+
     rows = [i for i in SHOWN if i in before and i in after]
-    fig, axes = plt.subplots(len(rows), 3, figsize=(10.5, 2.6 * len(rows) + 0.4), squeeze=False)
+    fig, axes = plt.subplots(len(rows), 3, figsize=(10.5, 2.6 * len(rows) + 0.9), squeeze=False)
     titles = ("camera", "before: base classes only", f"after ~/fewshot/sync: {TAUGHT} taught")
     for row, index in zip(axes, rows, strict=True):
         for axis, image in zip(row, (frames[index][1], before[index], after[index]), strict=True):
@@ -73,7 +77,8 @@ def _strip(frames, before, after, path: Path) -> None:
             axis.set_axis_off()
     for axis, title in zip(axes[0], titles, strict=True):
         axis.set_title(title, fontsize=10)
-    fig.tight_layout()
+    add_class_legend(fig, [c["name"] for c in classes], [c["color"] for c in classes])
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     with atomic_write(path) as tmp:
         fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
@@ -152,7 +157,13 @@ def run_fewshot_demo(args: argparse.Namespace) -> int:
     taught_id = names.index(TAUGHT)
     before = _iou(frames, passes["before"][0], None)
     after = _iou(frames, passes["after"][0], taught_id)
-    _strip(frames, passes["before"][1], passes["after"][1], out_dir / "fewshot_strip.png")
+    _strip(
+        frames,
+        passes["before"][1],
+        passes["after"][1],
+        class_lists[-1]["classes"],
+        out_dir / "fewshot_strip.png",
+    )
     summary = {
         "taught_class": TAUGHT,
         "taught_id": taught_id,

@@ -31,6 +31,11 @@ class FrameBuffer(Generic[Item]):
         with self._lock:
             self._items.append((stamp, item))
 
+    def is_ahead(self, stamp: Stamp) -> bool:
+        """Whether ``stamp`` is newer than every buffered frame (its frame may be on the way)."""
+        with self._lock:
+            return not self._items or stamp > self._items[-1][0]
+
     def find(self, stamp: Stamp) -> Item:
         """The newest item with ``stamp``.
 
