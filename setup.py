@@ -47,7 +47,7 @@ setup(
     tests_require=["pytest"],
     entry_points={
         "console_scripts": [
-            "seg-perception = seg_perception.cli:main",
+            "seg-perception = seg_perception.cli:entry",
             "segmentation_node = seg_perception.nodes.segmentation_node:main",
             "segmentation_lifecycle_node = seg_perception.nodes.segmentation_lifecycle_node:main",
             "sim_bridge_node = seg_perception.nodes.sim_bridge_node:main",

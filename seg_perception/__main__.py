@@ -1,5 +1,5 @@
 """``python -m seg_perception <verb>``."""
 
-from .cli import main
+from .cli import entry
 
-raise SystemExit(main())
+entry()

@@ -7,12 +7,14 @@ one-line ``seg-perception <verb>: error: ...`` and exit code 2.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
-__all__ = ["main", "UserError"]
+__all__ = ["main", "entry", "UserError"]
 
 VERB_GROUPS = {
     # group: {verb: (module exposing add_arguments(parser) and run(args) -> int, help)}
@@ -174,6 +176,33 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
     """Every option's default in ``--help``; descriptions and epilogs keep their lines."""
 
 
+def entry() -> NoReturn:
+    """The console script: ``main``, then the process ends.
+
+    A verb that used rclpy has shut it down in order (the graph sees it leave) by the
+    time ``main`` returns; the process then ends without running C++ static destructors,
+    where Fast DDS can crash at exit (ros2/rmw_fastrtps#761: SIGSEGV after the work is
+    done, seen once in a `ros lifecycle` call under load). faulthandler names the Python
+    frame of any other native crash on stderr.
+    """
+    faulthandler.enable()
+    code = main()
+    if "rclpy" in sys.modules:
+        _save_coverage()  # os._exit skips the atexit hook of a coverage run
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _save_coverage() -> None:
+    coverage = sys.modules.get("coverage")
+    current = coverage.Coverage.current() if coverage else None
+    if current is not None:
+        current.stop()
+        current.save()
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """Bad arguments end like any user error: one line (``--help`` shows the usage)."""
 
@@ -182,4 +211,4 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
