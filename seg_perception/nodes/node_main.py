@@ -9,6 +9,7 @@ with ``RuntimeError``/``RCLError`` tracebacks and exit code 1 instead of a clean
 
 from __future__ import annotations
 
+import faulthandler
 import itertools
 import os
 import signal
@@ -28,16 +29,25 @@ __all__ = ["run_node", "StopRequest", "spin_until_stopped"]
 
 SHUTDOWN_GRACE_S = 10.0  # a node that cannot start is gone after this, whatever DDS does
 STOP_POLL_S = 0.1  # the spin loop looks at the stop request at least this often
+STOP_GRACE_S = 20.0  # from Ctrl-C or SIGTERM to a finished teardown, at most
 
 
 class StopRequest:
     """SIGINT/SIGTERM handlers that only record the request (never raise in the middle of
-    a callback or a message conversion); ``requested`` tells the spin loop to end."""
+    a callback or a message conversion); ``requested`` tells the spin loop to end.
+
+    The first request also arms a watchdog: a process still alive ``STOP_GRACE_S`` later
+    (a callback or the middleware's teardown stuck) prints every thread's stack on stderr
+    and exits with 1, instead of waiting for launch's SIGKILL a minute or two later.
+    ``kill -USR1 PID`` prints the stacks of a running node.
+    """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self) -> None:
+    def __init__(self, grace_s: float | None = None) -> None:
         self._event = threading.Event()
+        self._grace_s = STOP_GRACE_S if grace_s is None else grace_s
+        self._watchdog: threading.Timer | None = None
 
     @property
     def requested(self) -> bool:
@@ -46,9 +56,26 @@ class StopRequest:
     def install(self) -> None:
         for number in self.SIGNALS:
             signal.signal(number, self._on_signal)
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     def _on_signal(self, number: int, frame) -> None:
         self._event.set()
+        if self._watchdog is None:
+            self._watchdog = threading.Timer(self._grace_s, _stuck_stop, args=(self._grace_s,))
+            self._watchdog.daemon = True  # never keeps a process that did end alive
+            self._watchdog.start()
+
+
+def _stuck_stop(grace_s: float) -> NoReturn:
+    print(
+        f"[FATAL] stop requested {grace_s:.0f} s ago and the process is still running: "
+        "thread stacks follow; exiting",
+        file=sys.stderr,
+        flush=True,
+    )
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    sys.stderr.flush()
+    os._exit(1)
 
 
 def spin_until_stopped(node: Node, stop: StopRequest) -> None:
