@@ -82,6 +82,7 @@ def init_before_its_frame_is_taken(ros, mask: np.ndarray, rgb: np.ndarray) -> bo
     from sensor_msgs.msg import Image
     from std_msgs.msg import Header
 
+    from seg_perception.nodes.diagnostics import segmentation_status
     from seg_perception.nodes.ros_image import array_to_image_msg
 
     header = Header(frame_id="camera")
@@ -89,9 +90,9 @@ def init_before_its_frame_is_taken(ros, mask: np.ndarray, rgb: np.ndarray) -> bo
     target: list[str] = []
 
     def on_diagnostics(msg) -> None:
-        for status in msg.status:
-            if status.name == f"{NODE}: segmentation":
-                target[:] = [kv.value for kv in status.values if kv.key == "vos_target_stamp"]
+        values = segmentation_status(msg, NODE)
+        if values is not None:
+            target[:] = [values["vos_target_stamp"]] if "vos_target_stamp" in values else []
 
     entities = [
         ros.node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 10),

@@ -11,14 +11,11 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
 from ..image_codec import image_msg_to_array
+from .diagnostics import segmentation_status
 from .ros_graph import NodeProcess, spin_until
-from .ros_image import array_to_image_msg
+from .ros_image import array_to_image_msg, stamp_key
 
-__all__ = ["DemoPlayer", "stamp_key"]
-
-
-def stamp_key(msg) -> tuple[int, int]:
-    return (msg.header.stamp.sec, msg.header.stamp.nanosec)
+__all__ = ["DemoPlayer"]
 
 
 class DemoPlayer(Node):
@@ -27,7 +24,7 @@ class DemoPlayer(Node):
 
     def __init__(self, frames, image_topic: str, node_ns: str):
         super().__init__("seg_perception_demo_player")
-        self.frames = frames
+        self.frames, self.node_ns = frames, node_ns
         reliable = QoSProfile(depth=len(frames) + 1, reliability=ReliabilityPolicy.RELIABLE)
         self.image_pub = self.create_publisher(Image, image_topic, reliable)
         self.labels: dict[int, np.ndarray] = {}
@@ -141,6 +138,6 @@ class DemoPlayer(Node):
         return record
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
-        for status in msg.status:
-            if status.name.split(":")[0].endswith("/segmentation_node"):
-                self.last_diagnostics = {kv.key: kv.value for kv in status.values}
+        values = segmentation_status(msg, self.node_ns)
+        if values is not None:
+            self.last_diagnostics = values

@@ -5,7 +5,7 @@ from __future__ import annotations
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.time import Time
 
-__all__ = ["diagnostic_array"]
+__all__ = ["diagnostic_array", "segmentation_status"]
 
 
 def diagnostic_array(
@@ -33,3 +33,12 @@ def diagnostic_array(
     array.header.stamp = stamp.to_msg()
     array.status = [status]
     return array
+
+
+def segmentation_status(msg: DiagnosticArray, node_name: str) -> dict[str, str] | None:
+    """The key-values of the segmentation status of the node ``node_name`` (its fully
+    qualified name) in ``msg``, or None when ``msg`` does not hold it."""
+    for status in msg.status:
+        if status.name == f"{node_name}: segmentation":
+            return {kv.key: kv.value for kv in status.values}
+    return None

@@ -41,7 +41,7 @@ from .diagnostics import diagnostic_array
 from .node_main import run_node
 from .parameter_declaration import reject_non_finite
 from .qos import image_publisher_qos, image_subscription_qos
-from .ros_image import array_to_image_msg
+from .ros_image import array_to_image_msg, stamp_key
 
 __all__ = ["PolicyNode", "main"]
 
@@ -209,8 +209,8 @@ class PolicyNode(Node):
         if self.estop:
             self._publish_zero()
             return
-        stamp_key = (msg.header.stamp.sec, msg.header.stamp.nanosec)
-        if stamp_key == self._answered_stamp and stamp_key != (0, 0):
+        key = stamp_key(msg)
+        if key == self._answered_stamp and key != (0, 0):
             # a frame sent again (the lock-step bridge resends one it thinks unanswered):
             # a second command would step the simulator twice on one observation
             self.counters["duplicates"] += 1
@@ -225,7 +225,7 @@ class PolicyNode(Node):
         twist = Twist()
         twist.linear.x, twist.angular.z = command.linear_x, command.angular_z
         self.cmd_pub.publish(twist)
-        self._answered_stamp = stamp_key
+        self._answered_stamp = key
         self.counters["commands"] += 1
         if command.segmentation is not None:
             self.seg_pub.publish(array_to_image_msg(command.segmentation, "mono8", msg.header))

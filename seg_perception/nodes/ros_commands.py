@@ -8,7 +8,6 @@ Each runs on a short-lived node (``graph_node``); problems a user can fix raise
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from rclpy.signals import SignalHandlerOptions
 
 from .message_types import message_class, service_class
 from .qos import matching_subscription_qos
+from .ros_graph import spin_until
 
 __all__ = [
     "RosCommandError",
@@ -32,6 +32,7 @@ __all__ = [
     "call_service",
     "lifecycle_transition",
     "wait_for_topic_type",
+    "TRANSITIONS",
 ]
 
 
@@ -46,12 +47,7 @@ class GraphNode:
 
     def spin_until(self, condition: Callable[[], bool], timeout: float) -> bool:
         """Spin until ``condition()`` holds or ``timeout`` seconds pass."""
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() >= deadline:
-                return False
-            self.executor.spin_once(timeout_sec=0.05)
-        return True
+        return spin_until(self.executor, condition, timeout)
 
 
 @contextmanager
@@ -111,25 +107,38 @@ def topic_summaries(graph: GraphNode, discovery_seconds: float) -> list[TopicSum
     ]
 
 
+def _type_in_graph(
+    graph: GraphNode,
+    name: str,
+    names_and_types: Callable[[], list[tuple[str, list[str]]]],
+    timeout: float,
+    ready: Callable[[str], bool] = lambda name: True,
+) -> str | None:
+    """The first type ``names_and_types()`` lists for ``name`` once ``ready(name)``,
+    or None after ``timeout`` seconds."""
+    found: list[str] = []
+
+    def listed() -> bool:
+        found[:] = [t[0] for n, t in names_and_types() if n == name and ready(n)]
+        return bool(found)
+
+    return found[0] if graph.spin_until(listed, timeout) else None
+
+
 def wait_for_topic_type(graph: GraphNode, topic: str, timeout: float) -> str:
     """The type of ``topic`` once a publisher of it is seen."""
     topic = absolute_name(topic)
-    found: dict[str, str] = {}
-
-    def published() -> bool:
-        for name, types in graph.node.get_topic_names_and_types():
-            if name == topic and graph.node.count_publishers(name):
-                found["type"] = types[0]
-                return True
-        return False
-
-    if not graph.spin_until(published, timeout):
-        seen = sorted(n for n, _ in graph.node.get_topic_names_and_types())
+    node = graph.node
+    found = _type_in_graph(
+        graph, topic, node.get_topic_names_and_types, timeout, node.count_publishers
+    )
+    if found is None:
+        seen = sorted(n for n, _ in node.get_topic_names_and_types())
         raise RosCommandError(
             f"no publisher of {topic} within {timeout:g} s (check the name, the node and "
             f"ROS_DOMAIN_ID); topics seen: {', '.join(seen) or 'none'}"
         )
-    return found["type"]
+    return found
 
 
 def echo_topic(
@@ -163,21 +172,13 @@ def echo_topic(
 
 # -- services ----------------------------------------------------------------------------
 def _service_type(graph: GraphNode, service: str, timeout: float) -> str:
-    found: dict[str, str] = {}
-
-    def offered() -> bool:
-        for name, types in graph.node.get_service_names_and_types():
-            if name == service:
-                found["type"] = types[0]
-                return True
-        return False
-
-    if not graph.spin_until(offered, timeout):
+    found = _type_in_graph(graph, service, graph.node.get_service_names_and_types, timeout)
+    if found is None:
         raise RosCommandError(
             f"no service {service} within {timeout:g} s (check the name, the node and "
             "ROS_DOMAIN_ID)"
         )
-    return found["type"]
+    return found
 
 
 def call_service(

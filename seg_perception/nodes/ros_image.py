@@ -1,4 +1,5 @@
-"""NumPy -> rclpy ``sensor_msgs/Image``; decoding messages is in ``seg_perception.image_codec``."""
+"""NumPy -> rclpy ``sensor_msgs/Image``, and a message's stamp as a key; decoding messages
+is in ``seg_perception.image_codec``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from std_msgs.msg import Header
 
 from ..image_codec import encode_raw
 
-__all__ = ["array_to_image_msg"]
+__all__ = ["array_to_image_msg", "stamp_key"]
 
 
 def array_to_image_msg(pixels: np.ndarray, encoding: str, header: Header) -> Image:
@@ -22,3 +23,8 @@ def array_to_image_msg(pixels: np.ndarray, encoding: str, header: Header) -> Ima
     msg.step = fields.step
     msg.data = fields.data
     return msg
+
+
+def stamp_key(msg) -> tuple[int, int]:
+    """``(sec, nanosec)`` of a stamped message's header."""
+    return (msg.header.stamp.sec, msg.header.stamp.nanosec)

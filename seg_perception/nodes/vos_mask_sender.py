@@ -11,8 +11,10 @@ from sensor_msgs.msg import Image
 
 from ..image_codec import ImageDecodeError, compressed_msg_to_rgb, read_image_file
 from ..vos.frame_buffer import stamp_text
+from .diagnostics import segmentation_status
 from .message_types import message_class
 from .ros_commands import GraphNode, RosCommandError, absolute_name, wait_for_topic_type
+from .ros_image import array_to_image_msg, stamp_key
 
 __all__ = ["send_vos_mask"]
 
@@ -49,10 +51,10 @@ def send_vos_mask(
     status: dict[str, str] = {}
 
     def on_diagnostics(msg: DiagnosticArray) -> None:
-        for entry in msg.status:
-            if entry.name == f"{node_name}: segmentation":
-                status.clear()
-                status.update({kv.key: kv.value for kv in entry.values})
+        values = segmentation_status(msg, node_name)
+        if values is not None:
+            status.clear()
+            status.update(values)
 
     node = graph.node
     node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 10)
@@ -78,12 +80,10 @@ def send_vos_mask(
             f"{mask_path} is {mask.shape[1]}x{mask.shape[0]}, the frames on {camera_topic} "
             f"are {width}x{height}"
         )
-    pixels = np.where(mask, 255, 0).astype(np.uint8)
     init.publish(
-        Image(header=frame.header, height=height, width=width, encoding="mono8",
-              step=width, data=pixels.tobytes())
-    )  # fmt: skip
-    stamp = stamp_text((frame.header.stamp.sec, frame.header.stamp.nanosec))
+        array_to_image_msg(np.where(mask, 255, 0).astype(np.uint8), "mono8", frame.header)
+    )
+    stamp = stamp_text(stamp_key(frame))
 
     def answered() -> bool:
         refused = status.get("vos_last_error") not in (None, error_before)

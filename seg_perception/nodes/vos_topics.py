@@ -28,6 +28,7 @@ from ..frame_pipeline import FramePipeline
 from ..image_codec import ImageDecodeError, decode_raw, raw_image_of
 from ..vos.frame_buffer import FrameBuffer, VOSInitError
 from ..vos.target_tracker import TargetTracker
+from .ros_image import stamp_key
 
 __all__ = ["VOSTopics"]
 
@@ -68,12 +69,12 @@ class VOSTopics:
     def remember(self, msg) -> None:
         """Keep a received camera message an init may name by its stamp (no decoding);
         an init that waits for this frame (or a newer one, or too long) is handled now."""
-        stamp = (msg.header.stamp.sec, msg.header.stamp.nanosec)
+        stamp = stamp_key(msg)
         self.received.add(stamp, msg)
         with self._early_lock:
             early = self._early
             due = early is not None and (
-                stamp >= _stamp_of(early[0]) or time.monotonic() > early[1]
+                stamp >= stamp_key(early[0]) or time.monotonic() > early[1]
             )
             if due:
                 self._early = None
@@ -81,7 +82,7 @@ class VOSTopics:
             self._on_init(early[0], may_wait=False)
 
     def _on_init(self, msg: Image, may_wait: bool = True) -> None:
-        stamp = _stamp_of(msg)
+        stamp = stamp_key(msg)
         try:
             try:
                 pixels = decode_raw(raw_image_of(msg), MASK_ENCODINGS, self.max_pixels)
@@ -116,7 +117,3 @@ class VOSTopics:
     def destroy(self) -> None:
         self.node.destroy_subscription(self.subscription)
         self.node.destroy_service(self.service)
-
-
-def _stamp_of(msg) -> tuple[int, int]:
-    return (msg.header.stamp.sec, msg.header.stamp.nanosec)

@@ -4,9 +4,8 @@ few labelled frames, without training.
 ``DIR/<class name>/<stem>.{png,jpg}`` with ``<stem>_mask.png`` (non-zero = the class)
 beside each image. ``C`` must have cosine classifiers (``classifier: cosine``, e.g. the
 few-shot base models; the bundled one by default). ``C2`` holds ``C``'s classes plus one
-per folder, each with a
-colour, and is written atomically. ``--remove NAME ...`` drops classes first (e.g. the
-untrained rows of a base model's novel classes).
+per folder, each with a colour, and is written atomically. ``--remove NAME ...`` drops
+classes first (e.g. the untrained rows of a base model's novel classes).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from .arg_types import positive_float, positive_int
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..cli import HelpFormatter as defaults
+    from ..nodes.ros_commands import TRANSITIONS
 
     parser.epilog = __doc__.split("\n\n", 1)[1]
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -63,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lifecycle.add_argument("node", help="the managed node, e.g. /segmentation_node")
     lifecycle.add_argument(
         "transition",
-        choices=("get", "configure", "activate", "deactivate", "cleanup", "shutdown"),
+        choices=("get", *TRANSITIONS),
         help="get: print the state",
     )
     lifecycle.add_argument("--timeout", type=positive_float, default=30.0, help="seconds")

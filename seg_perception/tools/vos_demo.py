@@ -55,6 +55,7 @@ def run_vos_demo(args: argparse.Namespace) -> int:
     from ..evaluation.vos_metrics import region_j
     from ..evaluation.vos_report import mask_overlay
     from ..image_codec import image_msg_to_array
+    from ..nodes.diagnostics import segmentation_status
     from ..nodes.ros_graph import NodeProcess, isolated_ros_env, spin_until
     from ..nodes.ros_image import array_to_image_msg
 
@@ -79,9 +80,7 @@ def run_vos_demo(args: argparse.Namespace) -> int:
     status: dict[str, str] = {}
 
     def on_status(msg: DiagnosticArray) -> None:
-        for entry in msg.status:
-            if entry.name.startswith(f"{NODE}: "):
-                status.update({kv.key: kv.value for kv in entry.values})
+        status.update(segmentation_status(msg, NODE) or {})
 
     with isolated_ros_env() as env:
         rclpy.init()
