@@ -61,15 +61,16 @@ class StopRequest:
     def _on_signal(self, number: int, frame) -> None:
         self._event.set()
         if self._watchdog is None:
-            self._watchdog = threading.Timer(self._grace_s, _stuck_stop, args=(self._grace_s,))
+            what = f"stop requested {self._grace_s:.0f} s ago"
+            self._watchdog = threading.Timer(self._grace_s, _exit_stuck, args=(what,))
             self._watchdog.daemon = True  # never keeps a process that did end alive
             self._watchdog.start()
 
 
-def _stuck_stop(grace_s: float) -> NoReturn:
+def _exit_stuck(what: str) -> NoReturn:
+    """Print every thread's stack on stderr (what keeps the process alive) and exit 1."""
     print(
-        f"[FATAL] stop requested {grace_s:.0f} s ago and the process is still running: "
-        "thread stacks follow; exiting",
+        f"[FATAL] {what} and the process is still running: thread stacks follow; exiting",
         file=sys.stderr,
         flush=True,
     )
@@ -131,8 +132,10 @@ def run_node(
 def _exit_after_failed_start() -> NoReturn:
     """Shut rclpy down and exit with 1; a watchdog exits anyway after
     ``SHUTDOWN_GRACE_S`` if the teardown hangs, and ``os._exit`` skips interpreter
-    finalization, where a half-built node's middleware objects would be destroyed again."""
-    watchdog = threading.Timer(SHUTDOWN_GRACE_S, os._exit, args=(1,))
+    finalization, where a half-built node's middleware objects would be destroyed again.
+    A teardown that does hang prints every thread's stack before the watchdog's exit."""
+    what = f"cannot start, shutdown began {SHUTDOWN_GRACE_S:.0f} s ago"
+    watchdog = threading.Timer(SHUTDOWN_GRACE_S, _exit_stuck, args=(what,))
     watchdog.daemon = True
     watchdog.start()
     rclpy.try_shutdown()
