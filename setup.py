@@ -27,6 +27,7 @@ setup(
         (f"share/{PACKAGE}/config/train", glob("config/train/*.yaml")),
         (f"share/{PACKAGE}/config/train/ablation", glob("config/train/ablation/*.yaml")),
         (f"share/{PACKAGE}/config/train/zoo", glob("config/train/zoo/*.yaml")),
+        (f"share/{PACKAGE}/config/datasets", glob("config/datasets/*.yaml")),
         (f"share/{PACKAGE}/config/fewshot", glob("config/fewshot/*.yaml")),
         (f"share/{PACKAGE}/config/motion", glob("config/motion/*.yaml")),
         (f"share/{PACKAGE}/config/motion/mobilenet", glob("config/motion/mobilenet/*.yaml")),

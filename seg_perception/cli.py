@@ -35,14 +35,17 @@ VERB_GROUPS = {
         ),
     },
     "evaluate": {
-        "eval": ("seg_perception.tools.eval_cli", "evaluate a checkpoint on CamVid"),
+        "eval": (
+            "seg_perception.tools.eval_cli",
+            "evaluate a checkpoint on CamVid or a dataset spec (--data)",
+        ),
         "crf-tune": (
             "seg_perception.tools.crf_tune_cli",
-            "choose the dense CRF's kernel on a CamVid split (val)",
+            "choose the dense CRF's kernel on a split (val) of CamVid or --data",
         ),
         "fewshot-eval": (
             "seg_perception.tools.fewshot_eval_cli",
-            "few-shot protocol on CamVid: imprinted novel classes against full supervision",
+            "few-shot protocol (CamVid or --data): imprinted classes against full supervision",
         ),
         "eval-motion": (
             "seg_perception.tools.eval_motion_cli",
@@ -62,7 +65,14 @@ VERB_GROUPS = {
         ),
     },
     "train": {
-        "train": ("seg_perception.tools.train_cli", "train a segmentation model on CamVid"),
+        "dataset": (
+            "seg_perception.tools.dataset_cli",
+            "check a dataset spec: counts, sizes, class frequencies, every problem",
+        ),
+        "train": (
+            "seg_perception.tools.train_cli",
+            "train or fine-tune a segmentation model (CamVid or --data SPEC)",
+        ),
         "imprint": (
             "seg_perception.tools.imprint_cli",
             "add classes to a cosine-classifier checkpoint from a few labelled frames",
@@ -107,6 +117,10 @@ VERB_GROUPS = {
             "record ROS 2 topics to an MCAP bag",
         ),
         "bag-make": ("seg_perception.tools.bag_make_cli", "build a bag from an image sequence"),
+        "bag-extract": (
+            "seg_perception.tools.bag_extract_cli",
+            "frames of a bag's image topic as PNG files named by stamp, for labelling",
+        ),
         "bag-eval": (
             "seg_perception.tools.bag_eval_cli",
             "segment and score an image topic of a bag",

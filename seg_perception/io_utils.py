@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "write_json", "file_sha256", "read_yaml"]
+__all__ = ["atomic_write", "write_json", "file_sha256", "read_yaml", "read_config_mapping"]
 
 
 @contextmanager
@@ -68,3 +68,18 @@ def read_yaml(path: str | os.PathLike) -> Any:
         where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ValueError(f"{path} is not valid YAML: {problem}{where}") from None
+
+
+def read_config_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A config file's keys, on top of those of its ``base:`` file (relative to it)."""
+    if path.resolve() in seen:
+        raise ValueError(f"{path}: base configs form a cycle")
+    data = read_yaml(path) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must hold a mapping of config keys")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    merged = read_config_mapping(path.parent / base, (*seen, path.resolve()))
+    merged.update(data)
+    return merged

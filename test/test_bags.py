@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from cli_process import run_cli
 
 from seg_perception.bags.bag_eval import evaluate_bag, output_topics
 from seg_perception.bags.bag_formats import ros2_typestore
@@ -346,17 +345,6 @@ def test_bag_eval_cli_reports_eval_miou(
 
 
 # ---------------------------------------------------------------- bad input
-
-
-def run_cli(*argv: str) -> subprocess.CompletedProcess:
-    """``seg-perception`` as its own process (the console script's code path)."""
-    return subprocess.run(
-        [sys.executable, "-m", "seg_perception", *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def assert_one_line_error(stderr: str, *fragments: str) -> None:

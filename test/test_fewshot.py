@@ -172,7 +172,7 @@ def test_episodes_are_seeded_and_distinct() -> None:
 
 
 def test_the_bundled_protocol_is_the_issue_s() -> None:
-    protocol = load_protocol(config_file("fewshot/protocol.yaml"))
+    protocol = load_protocol(config_file("fewshot/protocol.yaml"), CAMVID)
     assert protocol.folds == (
         ("Car", "Pedestrian", "SignSymbol"),
         ("Bicyclist", "Pole", "Tree"),
@@ -180,12 +180,12 @@ def test_the_bundled_protocol_is_the_issue_s() -> None:
     )
     assert protocol.shots == (1, 5) and protocol.episodes >= 20
     for fold in range(3):
-        base = {CAMVID.names[i] for i in protocol.base_ids(fold)}
+        base = {CAMVID.names[i] for i in protocol.base_ids(fold, CAMVID)}
         assert {"Sky", "Road"} <= base and len(base) == 8
 
 
 def test_base_training_ignores_the_novel_classes() -> None:
-    from seg_perception.data.camvid import CamVid
+    from seg_perception.data import CamVid
 
     with pytest.raises(ValueError, match="not CamVid classes: Dog"):
         TrainConfig(ignore_classes=["Dog"])
@@ -199,10 +199,11 @@ def test_support_pools_hold_frames_where_the_class_is_big_enough() -> None:
     root = os.environ.get("SEG_PERCEPTION_DATA")
     if not root or not (Path(root) / "camvid" / "train.txt").is_file():
         pytest.skip("SEG_PERCEPTION_DATA holds no camvid/")
+    from seg_perception.data import CamVidData
     from seg_perception.data.camvid import read_label
 
     sign = CAMVID.names.index("SignSymbol")
-    pools = support_pools(Path(root), ["val"], [sign], 0.005)
+    pools = support_pools(CamVidData(root), ["val"], [sign], 0.005)
     assert 0 < len(pools[sign]) < 101
     for frame in pools[sign][:5]:
         assert (read_label(frame.label) == sign).mean() >= 0.005

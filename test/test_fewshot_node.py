@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import pytest
 from builtin_interfaces.msg import Time
+from node_classes import labels_and_classes
 from PIL import Image as PILImage
 from proc_status import status_bytes
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -251,31 +252,6 @@ def test_a_checkpoint_taught_with_imprint_starts_the_node(
     names = load_checkpoint(taught)["class_names"]
     assert len(names) == 9 and names[-1] == "Car"
 
-    prefix = "/imprinted/segmentation_node"
-    class_lists: list[dict] = []
-    labels: list[Image] = []
-    node = ros.node
-    entities = [
-        node.create_subscription(
-            String,
-            f"{prefix}/class_names",
-            lambda m: class_lists.append(json.loads(m.data)),
-            LATCHED,
-        ),
-        node.create_subscription(Image, f"{prefix}/labels", labels.append, 10),
-    ]
-    publisher = node.create_publisher(Image, "/imprinted/image", qos_profile_sensor_data)
-    process = start_node("-r", "__ns:=/imprinted", "-p", f"checkpoint:={taught}")
-    try:
-        frame = array_to_image_msg(frames[QUERY_FRAMES[0]][1], "rgb8", Header(frame_id="cam"))
-        deadline = time.monotonic() + 60.0
-        while not labels and process.alive() and time.monotonic() < deadline:
-            publisher.publish(frame)
-            ros.spin_until(lambda: bool(labels), 0.2)
-        assert labels, process.report("no labels from the imprinted checkpoint")
-        assert ros.spin_until(lambda: bool(class_lists), 10.0)
-        assert [c["name"] for c in class_lists[-1]["classes"]] == names
-    finally:
-        for entity in entities:
-            node.destroy_subscription(entity)
-        node.destroy_publisher(publisher)
+    rgb = frames[QUERY_FRAMES[0]][1]
+    _, class_list = labels_and_classes(ros, start_node, "imprinted", taught, rgb)
+    assert [c["name"] for c in class_list["classes"]] == names

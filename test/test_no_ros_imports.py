@@ -24,6 +24,7 @@ ROS_FREE_MODULES = (
     "seg_perception.bags.bag_writer",
     "seg_perception.bags.bag_make",
     "seg_perception.bags.bag_eval",
+    "seg_perception.bags.bag_extract",
     "seg_perception.instances.stage",
     "seg_perception.instances.coco_eval",
     "seg_perception.training.train_instances",

@@ -19,7 +19,13 @@ import torch
 
 from seg_perception.checkpoint import load_checkpoint, load_model, save_checkpoint
 from seg_perception.classes import CAMVID, IGNORE_INDEX
-from seg_perception.data import CamVid, EvalTransform, TrainTransform, resolve_data_root
+from seg_perception.data import (
+    CamVid,
+    CamVidData,
+    EvalTransform,
+    TrainTransform,
+    resolve_data_root,
+)
 from seg_perception.data.camvid import read_label, read_rgb
 from seg_perception.data.transforms import normalize_image
 from seg_perception.latency_stats import LatencyStats, percentiles
@@ -73,7 +79,7 @@ def read_log(path: Path) -> list[dict[str, str]]:
 def trained_run(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Output folder of a 2-epoch run on 4 training and 2 validation frames."""
     out_dir = tmp_path_factory.mktemp("run")
-    best = train(tiny_config(out_dir, epochs=2), data_root, device="cpu")
+    best = train(tiny_config(out_dir, epochs=2), CamVidData(data_root), device="cpu")
     assert best == out_dir / "best.pt"
     return out_dir
 
@@ -105,7 +111,7 @@ def test_resume_continues_at_next_epoch(
 ) -> None:
     out_dir = tmp_path / "run"
     shutil.copytree(trained_run, out_dir)
-    train(tiny_config(out_dir, epochs=3), data_root, resume=True, device="cpu")
+    train(tiny_config(out_dir, epochs=3), CamVidData(data_root), resume=True, device="cpu")
     assert "at epoch 2" in capsys.readouterr().out
     assert [row["epoch"] for row in read_log(out_dir / "log.csv")] == ["0", "1", "2"]
     last = load_checkpoint(out_dir / "last.pt")
@@ -123,7 +129,7 @@ def test_fine_tune_on_train_plus_val_keeps_the_final_epoch(
         select_on_val=False,
         eval_every=5,  # the final epoch validates anyway
     )
-    best = train(config, data_root, device="cpu")
+    best = train(config, CamVidData(data_root), device="cpu")
     assert f"initial weights from {trained_run / 'best.pt'}" in capsys.readouterr().out
     assert load_checkpoint(best)["epoch"] == 1  # the final epoch, not a val pick
     rows = read_log(tmp_path / "log.csv")
@@ -136,9 +142,9 @@ def test_fine_tune_with_resume_and_nothing_to_resume_starts_from_init(
     config = dataclasses.replace(
         tiny_config(tmp_path, epochs=1), init_checkpoint=str(trained_run / "best.pt")
     )
-    train(config, data_root, resume=True, device="cpu")
+    train(config, CamVidData(data_root), resume=True, device="cpu")
     assert "initial weights from" in capsys.readouterr().out
-    train(dataclasses.replace(config, epochs=2), data_root, resume=True, device="cpu")
+    train(dataclasses.replace(config, epochs=2), CamVidData(data_root), resume=True, device="cpu")
     output = capsys.readouterr().out
     assert "resumed from" in output and "initial weights from" not in output
 
@@ -152,7 +158,7 @@ def test_fine_tune_refuses_another_model(
         init_checkpoint=str(trained_run / "best.pt"),
     )
     with pytest.raises(ValueError, match="holds lraspp"):
-        train(config, data_root, device="cpu")
+        train(config, CamVidData(data_root), device="cpu")
 
 
 def test_camvid_joins_splits(data_root: Path) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..data.camvid import read_rgb
+from ..data.labelled_data import LabelledData
 from ..image_codec import encode_compressed, encode_raw
 from .bag_writer import BagWriter
 from .image_messages import COMPRESSED_TYPE, IMAGE_TYPE, Stamp
@@ -94,7 +95,7 @@ def _folder_size(path: Path) -> int:
 
 
 def make_bag(
-    images: str | os.PathLike,
+    images: str | os.PathLike | None,
     out: str | os.PathLike,
     rate: float,
     *,
@@ -108,8 +109,12 @@ def make_bag(
     compress: bool = False,
     overwrite: bool = False,
     progress: bool = True,
+    dataset: LabelledData | None = None,
+    split: str = "test",
 ) -> MadeBag:
-    """Write the images of ``images`` (and labels of ``labels``) as a bag at ``out``.
+    """Write the images of ``images`` (and labels of ``labels``) as a bag at ``out``;
+    or, with ``dataset`` (and ``images`` None), the frames of its ``split`` with their
+    masks as training ids.
 
     Args:
         images: folder of image files, played in file-name order.
@@ -125,6 +130,7 @@ def make_bag(
         compress: zstd chunk compression (MCAP only).
         overwrite: replace an existing ``out``.
         progress: show a tqdm bar.
+        dataset: a dataset (CamVid or a spec's) whose ``split`` is played.
 
     Raises:
         FileNotFoundError, OSError, ValueError: with a one-line reason; nothing is left
@@ -138,10 +144,29 @@ def make_bag(
         raise ValueError(f"JPEG quality must be in 1..100, got {jpeg_quality}")
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
-    image_paths = list_images(images, limit)
+    if (images is None) == (dataset is None):
+        raise ValueError("give an image folder or a dataset split, not both")
     label_folder = Path(labels) if labels is not None else None
-    if label_folder is not None and not label_folder.is_dir():
-        raise FileNotFoundError(f"label folder {label_folder} not found")
+    if dataset is not None:
+        files = dataset.files(split)[:limit]
+        if not files:
+            raise ValueError(f"dataset {dataset.name}: split {split} has no frames")
+        image_paths = [image for _, image, _ in files]
+        masks = {image: mask for _, image, mask in files}
+
+        def read_label(image: Path) -> tuple[Path, np.ndarray]:
+            return masks[image], dataset.read_label(masks[image])
+
+    else:
+        image_paths = list_images(images, limit)
+        if label_folder is not None and not label_folder.is_dir():
+            raise FileNotFoundError(f"label folder {label_folder} not found")
+
+        def read_label(image: Path) -> tuple[Path, np.ndarray]:
+            path = _label_path(label_folder, image)
+            return path, _read_label_ids(path)
+
+    labelled = label_folder is not None or dataset is not None
     compressed = encoding in COMPRESSED_ENCODINGS
     image_topic = COMPRESSED_TOPIC if compressed else IMAGE_TOPIC
     start = Stamp.from_ns(round((time.time() if start_time is None else start_time) * 1e9))
@@ -149,7 +174,7 @@ def make_bag(
 
     with BagWriter(out, storage, compress=compress, overwrite=overwrite) as bag:
         bag.add_topic(image_topic, COMPRESSED_TYPE if compressed else IMAGE_TYPE)
-        if label_folder is not None:
+        if labelled:
             bag.add_topic(LABEL_TOPIC, IMAGE_TYPE)
         for index, path in enumerate(
             tqdm(image_paths, desc="bag-make", unit="frame", disable=not progress)
@@ -162,9 +187,8 @@ def make_bag(
             else:
                 message = bag.image(stamp, frame_id, encode_raw(_convert(rgb, encoding), encoding))
             bag.write(image_topic, stamp.ns, message)
-            if label_folder is not None:
-                label_path = _label_path(label_folder, path)
-                label = _read_label_ids(label_path)
+            if labelled:
+                label_path, label = read_label(path)
                 if label.shape != rgb.shape[:2]:
                     raise ValueError(
                         f"label {label_path.name} is {label.shape[1]}x{label.shape[0]} but "
@@ -178,9 +202,9 @@ def make_bag(
         path=Path(out),
         storage=storage_used,
         frames=len(image_paths),
-        labelled_frames=len(image_paths) if label_folder is not None else 0,
+        labelled_frames=len(image_paths) if labelled else 0,
         image_topic=image_topic,
-        label_topic=LABEL_TOPIC if label_folder is not None else None,
+        label_topic=LABEL_TOPIC if labelled else None,
         first_stamp=start,
         size_bytes=_folder_size(Path(out)),
     )

@@ -195,14 +195,14 @@ def image_topics(bag: BagReader) -> list[str]:
     return [topic for topic, (msgtype, _) in bag.topics().items() if msgtype in IMAGE_TYPES]
 
 
-def the_image_topic(bag: BagReader, label_topic: str | None = None) -> str:
+def the_image_topic(
+    bag: BagReader, label_topic: str | None = None, option: str = "--image-topic"
+) -> str:
     """The bag's one image topic besides ``label_topic``; ``BagError`` naming the
-    candidates when there are none or several (the user then picks one)."""
+    candidates when there are none or several (the user then picks one with ``option``)."""
     candidates = [t for t in image_topics(bag) if t != label_topic]
     if len(candidates) != 1:
-        raise BagError(
-            f"bag {bag.path} has image topics {candidates}: choose one with --image-topic"
-        )
+        raise BagError(f"bag {bag.path} has image topics {candidates}: choose one with {option}")
     return candidates[0]
 
 

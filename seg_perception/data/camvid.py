@@ -11,25 +11,22 @@ be JPEG or PNG.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
-from torch.utils.data import Dataset
 
 from ..classes import IGNORE_INDEX
 from ..image_codec import check_image_file
 
 __all__ = [
-    "CamVid",
     "resolve_data_root",
     "find_image",
     "read_rgb",
     "read_label",
     "CAMVID_UNLABELLED",
     "split_files",
+    "SPLITS",
 ]
 
 DATA_ROOT_ENV = "SEG_PERCEPTION_DATA"
@@ -122,44 +119,3 @@ def split_files(data_root: str | os.PathLike, split: str) -> list[tuple[str, Pat
         (stem, find_image(folder / split, stem), folder / f"{split}annot" / f"{stem}.png")
         for stem in stems
     ]
-
-
-class CamVid(Dataset):
-    """CamVid frames and labels of one split, decoded once and kept in memory.
-
-    Args:
-        data_root: folder holding ``camvid/``.
-        split: ``train``, ``val`` or ``test``, or several joined by ``+`` (``train+val``).
-        transform: ``(rgb, label) -> (image tensor, label tensor)``.
-        limit: keep only the first ``limit`` frames (for smoke runs).
-    """
-
-    def __init__(
-        self,
-        data_root: str | os.PathLike,
-        split: str,
-        transform: Callable[[np.ndarray, np.ndarray], tuple[torch.Tensor, torch.Tensor]],
-        limit: int | None = None,
-    ):
-        files = [entry for part in split.split("+") for entry in split_files(data_root, part)]
-        self.stems = [stem for stem, _, _ in files][:limit]
-        self.image_paths = [image for _, image, _ in files]
-        self.label_paths = [label for _, _, label in files]
-        self.image_paths = self.image_paths[:limit]
-        self.label_paths = self.label_paths[:limit]
-        self.images = [read_rgb(p) for p in self.image_paths]
-        self.labels = [read_label(p) for p in self.label_paths]
-        self.transform = transform
-
-    def __len__(self) -> int:
-        return len(self.stems)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.transform(self.images[index], self.labels[index])
-
-    def ignore_classes(self, class_ids: Sequence[int]) -> None:
-        """Relabel these classes' pixels as ignored (``IGNORE_INDEX``), in place."""
-        if not class_ids:
-            return
-        for label in self.labels:
-            label[np.isin(label, class_ids)] = IGNORE_INDEX

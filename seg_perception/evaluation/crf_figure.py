@@ -6,18 +6,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..classes import CAMVID
+from ..classes import CAMVID, ClassSet
 from ..io_utils import atomic_write
 
 __all__ = ["crf_examples_figure"]
 
 
-def _colour(labels: np.ndarray) -> np.ndarray:
+def _colour(labels: np.ndarray, classes: ClassSet) -> np.ndarray:
     """Class colours; ignored pixels (and unknown ids) black."""
-    return CAMVID.lookup_table()[labels]
+    return classes.lookup_table()[labels]
 
 
-def crf_examples_figure(result, best: int, path: Path) -> None:
+def crf_examples_figure(result, best: int, path: Path, classes: ClassSet = CAMVID) -> None:
     """One row per example frame of a ``GridResult``: image, truth, no CRF, best CRF."""
     import matplotlib
 
@@ -30,9 +30,9 @@ def crf_examples_figure(result, best: int, path: Path) -> None:
     for row, example in zip(axes, rows, strict=True):
         pictures = (
             example["rgb"],
-            _colour(example["truth"]),
-            _colour(example["unrefined"]),
-            _colour(example["refined"][best]),
+            _colour(example["truth"], classes),
+            _colour(example["unrefined"], classes),
+            _colour(example["refined"][best], classes),
         )
         for ax, picture, title in zip(row, pictures, titles, strict=True):
             ax.imshow(picture)

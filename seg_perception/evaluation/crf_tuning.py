@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..classes import CAMVID
-from ..data.camvid import read_label, read_rgb, split_files
+from ..data.camvid import read_rgb
+from ..data.labelled_data import CamVidData, LabelledData
 from ..pipeline import SegmentationPipeline
 from ..refine.dense_crf import CRFParams, DenseCRF
 from ..stages.base import Frame
@@ -64,7 +64,7 @@ def crf_grid_points(grid: CRFGrid) -> list[CRFParams]:
 
 def tune_crf(
     pipeline: SegmentationPipeline,
-    data_root: Path,
+    data: LabelledData | Path,
     grid: CRFGrid,
     split: str = "val",
     limit: int | None = None,
@@ -74,16 +74,18 @@ def tune_crf(
     probabilities). Example frames are spread evenly over the split."""
     if not pipeline.keeps_probabilities:
         raise ValueError("the pipeline must keep its probabilities (probabilities=True)")
-    files = split_files(data_root, split)[:limit]
+    if isinstance(data, Path):
+        data = CamVidData(data)
+    files = data.files(split)[:limit]
     points = crf_grid_points(grid)
     stages = [CRFStage(DenseCRF(point)) for point in points]
-    baseline = ConfusionMatrix(CAMVID.num_classes)
-    confusions = [ConfusionMatrix(CAMVID.num_classes) for _ in points]
+    baseline = ConfusionMatrix(data.classes.num_classes)
+    confusions = [ConfusionMatrix(data.classes.num_classes) for _ in points]
     shown = set(np.linspace(0, len(files) - 1, example_frames).round().astype(int).tolist())
     examples: list[dict[str, np.ndarray]] = []
     progress = tqdm(total=len(files) * len(points), desc=f"crf grid on {split}", unit="crf")
     for index, (_, image_path, label_path) in enumerate(files):
-        rgb, truth = read_rgb(image_path), read_label(label_path)
+        rgb, truth = read_rgb(image_path), data.read_label(label_path)
         result = pipeline(rgb)
         baseline.update(truth, result.labels)
         refined = []

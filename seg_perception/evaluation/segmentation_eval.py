@@ -1,4 +1,5 @@
-"""Evaluate a checkpoint on a CamVid split with the node's own pipeline (no ROS imports)."""
+"""Evaluate a checkpoint on a dataset split (CamVid or a spec's) with the node's own
+pipeline (no ROS imports)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..classes import CAMVID
-from ..data.camvid import read_label, read_rgb, split_files
+from ..classes import ClassSet
+from ..data.camvid import read_rgb
+from ..data.labelled_data import CamVidData, LabelledData
 from ..io_utils import file_sha256
 from ..latency_stats import LatencyStats
 from ..pipeline import SegmentationPipeline
@@ -21,18 +23,20 @@ __all__ = ["evaluate_split", "file_sha256"]
 
 def evaluate_split(
     pipeline: SegmentationPipeline,
-    data_root: Path,
+    data: LabelledData | Path,
     split: str = "test",
     limit: int | None = None,
     refiner: Stage | None = None,
 ) -> tuple[ConfusionMatrix, LatencyStats, int]:
     """Segment every frame of ``split`` at full resolution, refined by ``refiner`` (a
     stage such as the CRF, timed under its name) if given; return confusion, stage
-    latencies and the number of frames."""
-    files = split_files(data_root, split)[:limit]
+    latencies and the number of frames. ``data``: a dataset, or CamVid's data root."""
+    if isinstance(data, Path):
+        data = CamVidData(data)
+    files = data.files(split)[:limit]
     stems = [stem for stem, _, _ in files]
     label_paths = {stem: label for stem, _, label in files}
-    confusion = ConfusionMatrix(CAMVID.num_classes)
+    confusion = ConfusionMatrix(data.classes.num_classes)
     latency = LatencyStats(window=max(1, len(stems)))
     image_paths = [image for _, image, _ in files]
     if image_paths:
@@ -40,8 +44,10 @@ def evaluate_split(
     for stem, image_path in tqdm(
         zip(stems, image_paths, strict=True), total=len(stems), desc=f"eval {split}"
     ):
-        label = read_label(label_paths[stem])
+        label = data.read_label(label_paths[stem])
         rgb = read_rgb(image_path)
+        if rgb.shape[:2] != label.shape:
+            raise ValueError(f"{label_paths[stem]}: mask size differs from its frame {image_path}")
         result = pipeline(rgb)
         labels = result.labels
         if refiner is not None:
@@ -54,7 +60,9 @@ def evaluate_split(
     return confusion, latency, len(stems)
 
 
-def confusion_figure(confusion: ConfusionMatrix, path: Path, title: str) -> None:
+def confusion_figure(
+    confusion: ConfusionMatrix, path: Path, title: str, classes: ClassSet
+) -> None:
     """Row-normalised confusion matrix as a PNG (written atomically)."""
     import matplotlib
 
@@ -69,7 +77,7 @@ def confusion_figure(confusion: ConfusionMatrix, path: Path, title: str) -> None
     )
     fig, ax = plt.subplots(figsize=(7.5, 6.5))
     image = ax.imshow(normalised, cmap="Blues", vmin=0.0, vmax=1.0)
-    names = CAMVID.names[: confusion.num_classes]
+    names = classes.names[: confusion.num_classes]
     ax.set_xticks(range(len(names)), names, rotation=60, ha="right")
     ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("predicted")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..data.camvid import read_label, split_files
+from ..data.labelled_data import LabelledData
 
 __all__ = ["SupportFrame", "support_pools", "draw_episode"]
 
@@ -24,18 +24,18 @@ class SupportFrame:
 
 
 def support_pools(
-    data_root: Path, splits: Sequence[str], class_ids: Sequence[int], min_fraction: float
+    data: LabelledData, splits: Sequence[str], class_ids: Sequence[int], min_fraction: float
 ) -> dict[int, list[SupportFrame]]:
-    """Per class id, the frames of ``splits`` where it covers at least ``min_fraction``
-    of the pixels, in split-file order.
+    """Per class id, the frames of ``data``'s ``splits`` where it covers at least
+    ``min_fraction`` of the pixels, in split order.
 
     Raises:
         ValueError: a class with no such frame.
     """
     pools: dict[int, list[SupportFrame]] = {c: [] for c in class_ids}
-    files = [entry for split in splits for entry in split_files(data_root, split)]
+    files = [entry for split in splits for entry in data.files(split)]
     for stem, image, label_path in tqdm(files, desc="support pools", leave=False):
-        label = read_label(label_path)
+        label = data.read_label(label_path)
         for class_id in class_ids:
             if (label == class_id).mean() >= min_fraction:
                 pools[class_id].append(SupportFrame(stem, Path(image), Path(label_path)))

@@ -17,8 +17,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..classes import CAMVID, IGNORE_INDEX
-from ..data.camvid import read_label, read_rgb, split_files
+from ..classes import IGNORE_INDEX
+from ..data.camvid import read_rgb
+from ..data.labelled_data import LabelledData
 from ..evaluation.metrics import ConfusionMatrix
 from .adaptive_proxies import AdaptiveProxies, classifier_features, segment_features
 from .episodes import SupportFrame, draw_episode
@@ -61,19 +62,21 @@ class QuerySet:
 
 def cache_queries(
     model: nn.Module,
-    data_root: Path,
+    data: LabelledData,
     split: str,
     input_size: tuple[int, int],
     limit: int | None = None,
 ) -> QuerySet:
-    files = split_files(data_root, split)[:limit]
+    """Classifier features and labels of the first ``limit`` frames of ``data``'s
+    ``split``."""
+    files = data.files(split)[:limit]
     queries = QuerySet([], [], [], [])
     for stem, image, label in tqdm(files, desc=f"features of {split}", leave=False):
         features = classifier_features(model, read_rgb(image), input_size)
         queries.stems.append(stem)
         queries.images.append(Path(image))
         queries.features.append({k: v.half() for k, v in features.items()})
-        queries.labels.append(read_label(label))
+        queries.labels.append(data.read_label(label))
     return queries
 
 
@@ -102,6 +105,7 @@ class EpisodeResult:
 
 def _support_labels(
     model: nn.Module,
+    data: LabelledData,
     frame: SupportFrame,
     class_id: int,
     base_active: torch.Tensor,
@@ -109,7 +113,7 @@ def _support_labels(
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
     """Features of a support frame, its mask as labels (class id or ignore) and the
     base model's prediction outside the mask (labels for adapting base proxies)."""
-    rgb, truth = read_rgb(frame.image), read_label(frame.label)
+    rgb, truth = read_rgb(frame.image), data.read_label(frame.label)
     features = classifier_features(model, rgb, input_size)
     mask = torch.from_numpy(truth == class_id)
     novel = torch.full(mask.shape, IGNORE_INDEX, dtype=torch.int64)
@@ -123,6 +127,7 @@ def _support_labels(
 def run_episode(
     model: nn.Module,
     proxies: AdaptiveProxies,
+    data: LabelledData,
     queries: QuerySet,
     pools: dict[int, list[SupportFrame]],
     shots: int,
@@ -134,10 +139,10 @@ def run_episode(
     refine_lr: float = REFINE_LR,
     refine_partial: float = REFINE_PARTIAL,
 ) -> EpisodeResult:
-    """Draw an episode, imprint its novel classes, score the queries once per
-    adaptation."""
+    """Draw an episode from ``data``'s support ``pools``, imprint its novel classes,
+    score the queries once per adaptation."""
     episode = draw_episode(pools, shots, seed)
-    num_classes = CAMVID.num_classes
+    num_classes = data.classes.num_classes
     base_active = torch.zeros(num_classes, dtype=torch.bool)
     base_active[list(base_ids)] = True
     proxies.reset()
@@ -146,7 +151,7 @@ def run_episode(
     for class_id, frames in episode.items():
         features, novel_labels = [], []
         for frame in frames:
-            f, novel, base = _support_labels(model, frame, class_id, base_active, input_size)
+            f, novel, base = _support_labels(model, data, frame, class_id, base_active, input_size)
             features.append(f)
             novel_labels.append(novel)
             base_features.append(f)

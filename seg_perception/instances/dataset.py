@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..data.camvid import CamVid
+from ..data.labelled_data import CamVid
 from .components import Instance, instances_from_labels
 
 __all__ = ["CamVidInstances", "instance_targets", "collate_detection"]

@@ -10,6 +10,7 @@ from .base import StageSpec
 from .crf import CRF_STAGE
 from .instances import INSTANCE_STAGE
 from .motion import MOTION_STAGE
+from .uncertain_frames import UNCERTAIN_FRAMES_STAGE
 from .vos import VOS_STAGE
 
 __all__ = ["OPTIONAL_STAGES"]
@@ -19,4 +20,5 @@ OPTIONAL_STAGES: tuple[StageSpec, ...] = (
     MOTION_STAGE,
     INSTANCE_STAGE,
     VOS_STAGE,
+    UNCERTAIN_FRAMES_STAGE,
 )

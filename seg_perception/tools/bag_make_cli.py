@@ -1,5 +1,6 @@
 """``seg-perception bag-make --images DIR [--labels DIR] --out OUT --rate HZ``: image
-sequence -> bag.
+sequence -> bag; or ``--data SPEC --split test``: a dataset split with its masks (as
+training ids, what ``bag-eval`` scores a checkpoint of those classes against).
 
 Images (file-name order) go on ``/camera/image_raw`` (rgb8, bgr8, mono8) or
 ``/camera/image_raw/compressed`` (jpeg, png), labels on ``/camera/labels`` (mono8),
@@ -13,11 +14,14 @@ import argparse
 
 from ..bags.bag_make import ENCODINGS
 from .arg_types import finite_float, jpeg_quality, positive_float, positive_int
+from .dataset_args import add_dataset_arguments, labelled_data_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--images", required=True, help="folder of images (name order)")
+    parser.add_argument("--images", help="folder of images (name order); or --data")
     parser.add_argument("--labels", help="folder of single-channel <image stem>.png class ids")
+    add_dataset_arguments(parser)
+    parser.add_argument("--split", default="test", help="the split of --data to play")
     parser.add_argument("--out", required=True, help="OUT.mcap, OUT.db3, OUT.bag or a folder")
     parser.add_argument(
         "--rate", type=positive_float, required=True, help="frames per second (Hz)"
@@ -48,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.ros1 and args.storage:
         raise ValueError("--ros1 and --storage exclude each other")
+    if (args.images is None) == (args.data is None):
+        raise ValueError("give --images DIR or --data SPEC (a dataset split), one of them")
+    if args.data and args.labels:
+        raise ValueError("--labels goes with --images; --data brings its own masks")
     made = make_bag(
         args.images,
         args.out,
@@ -61,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit,
         compress=args.compress,
         overwrite=args.overwrite,
+        dataset=labelled_data_of(args) if args.data else None,
+        split=args.split,
     )
     topics = made.image_topic + (f" and {made.label_topic}" if made.label_topic else "")
     print(

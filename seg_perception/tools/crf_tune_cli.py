@@ -1,4 +1,4 @@
-"""``seg-perception crf-tune --split val``: choose the dense CRF's kernel on CamVid val.
+"""``seg-perception crf-tune --split val [--data SPEC]``: choose the dense CRF's kernel on val.
 
 Scores a grid of bilateral-kernel weights and widths (``--weights``, ``--sxy``,
 ``--srgb``; the Gaussian kernel and iterations from ``--crf-*``) against the unrefined
@@ -13,13 +13,14 @@ import argparse
 from pathlib import Path
 
 from .arg_types import positive_float_list, positive_int, thread_count
+from .dataset_args import add_dataset_arguments, labelled_data_of
 from .refine_args import add_crf_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default="", help="checkpoint (default: the bundled one)")
-    parser.add_argument("--split", default="val", choices=["train", "val", "test"])
-    parser.add_argument("--data-root", help="folder holding camvid/ (else $SEG_PERCEPTION_DATA)")
+    parser.add_argument("--split", default="val", help="split to tune on (choose on val)")
+    add_dataset_arguments(parser)
     parser.add_argument("--out", default="out/crf_tune", help="output folder")
     parser.add_argument("--limit", type=positive_int, help="only the first N frames")
     parser.add_argument("--threads", type=thread_count, default=0, help="torch CPU threads")
@@ -45,8 +46,6 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..checkpoint import DEFAULT_CHECKPOINT, load_model
-    from ..classes import CAMVID
-    from ..data import resolve_data_root
     from ..evaluation.crf_figure import crf_examples_figure
     from ..evaluation.crf_tuning import CRFGrid, tune_crf
     from ..io_utils import file_sha256, write_json
@@ -58,22 +57,24 @@ def run(args: argparse.Namespace) -> int:
     require_dense_crf()
     if args.threads:
         torch.set_num_threads(args.threads)
-    data_root = resolve_data_root(args.data_root)
+    data = labelled_data_of(args)
+    classes = data.classes
     checkpoint = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
-    model, payload = load_model(checkpoint, expected_classes=CAMVID)
-    pipeline = SegmentationPipeline(model, CAMVID, (480, 360), "cpu", probabilities=True)
+    model, payload = load_model(checkpoint, expected_classes=classes)
+    pipeline = SegmentationPipeline(model, classes, (480, 360), "cpu", probabilities=True)
     grid = CRFGrid(crf_params_of(args), args.weights, args.sxy, args.srgb)
-    result = tune_crf(pipeline, data_root, grid, args.split, args.limit)
+    result = tune_crf(pipeline, data, grid, args.split, args.limit)
     best = result.best()
 
     def scores(confusion) -> dict:
-        per_class = dict(zip(CAMVID.names, map(float, confusion.iou()), strict=True))
+        per_class = dict(zip(classes.names, map(float, confusion.iou()), strict=True))
         return {"mean_iou": confusion.mean_iou(), "per_class_iou": per_class}
 
     report = {
         "checkpoint": str(checkpoint),
         "checkpoint_sha256": file_sha256(checkpoint),
         "model": payload["model_name"],
+        "dataset": data.name,
         "split": args.split,
         "frames": result.frames,
         "resolution": [480, 360],
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     }
     out = Path(args.out)
     write_json(out / "crf_grid.json", report)
-    crf_examples_figure(result, best, out / "crf_examples.png")
+    crf_examples_figure(result, best, out / "crf_examples.png", classes)
     print(f"{'weight':>6} {'sxy':>5} {'srgb':>5}  mIoU")
     for point, confusion in zip(result.points, result.confusions, strict=True):
         mark = "  <- best" if point == result.points[best] else ""

@@ -1,4 +1,5 @@
-"""``seg-perception eval [--checkpoint C] --split test``: CamVid mIoU of a checkpoint.
+"""``seg-perception eval [--checkpoint C] [--data SPEC] --split test``: mIoU of a checkpoint
+on CamVid or on the dataset a spec describes (the checkpoint must predict its classes).
 
 Writes ``<out>/metrics.json`` (per-class IoU, mean IoU, pixel accuracy, latency) and
 ``<out>/confusion.png``. Without ``--checkpoint`` the bundled default is evaluated.
@@ -12,14 +13,22 @@ from pathlib import Path
 
 import torch
 
-from .arg_types import positive_int, thread_count
+from .arg_types import frame_size, positive_int, thread_count
+from .dataset_args import add_dataset_arguments, labelled_data_of
 from .refine_args import add_refine_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default="", help="checkpoint (default: the bundled one)")
-    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
-    parser.add_argument("--data-root", help="folder holding camvid/ (else $SEG_PERCEPTION_DATA)")
+    parser.add_argument("--split", default="test", help="split to score (train, val, test)")
+    add_dataset_arguments(parser)
+    parser.add_argument(
+        "--input-size",
+        type=frame_size,
+        default=(480, 360),
+        help="network input WIDTHxHEIGHT (the node's input_width x input_height); labels "
+        "are scored at each mask's own size",
+    )
     parser.add_argument("--out", default="out/eval", help="output folder")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--limit", type=positive_int, help="evaluate only the first N frames")
@@ -42,8 +51,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..checkpoint import DEFAULT_CHECKPOINT, int8_model_for, load_model
-    from ..classes import CAMVID
-    from ..data import resolve_data_root
     from ..device import select_device
     from ..evaluation.segmentation_eval import confusion_figure, evaluate_split, file_sha256
     from ..inference.backends import choose_backend
@@ -56,9 +63,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    data_root = resolve_data_root(args.data_root)
+    data = labelled_data_of(args)
+    classes = data.classes
     checkpoint = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
-    model, payload = load_model(checkpoint, expected_classes=CAMVID)  # CamVid labels only
+    model, payload = load_model(checkpoint, expected_classes=classes)  # the dataset's labels
     device = select_device(args.device)
     choice = choose_backend(args.backend, device)
     int8_model = int8_model_for(args.precision, args.int8_model, checkpoint)
@@ -66,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     probabilities = refiner is not None
     network = segmentation_network(
         model,
-        (480, 360),
+        args.input_size,
         choice,
         device,
         file_sha256(checkpoint),
@@ -75,23 +83,22 @@ def run(args: argparse.Namespace) -> int:
         probabilities=probabilities,
     )
     pipeline = SegmentationPipeline(
-        model, CAMVID, (480, 360), args.device, network=network, probabilities=probabilities
+        model, classes, args.input_size, args.device, network=network, probabilities=probabilities
     )
-    confusion, latency, frames = evaluate_split(
-        pipeline, data_root, args.split, args.limit, refiner
-    )
+    confusion, latency, frames = evaluate_split(pipeline, data, args.split, args.limit, refiner)
     iou = confusion.iou()
     stages = latency.summary()
     metrics = {
         "checkpoint": str(checkpoint),
         "checkpoint_sha256": file_sha256(checkpoint),
         "model": payload["model_name"],
+        "dataset": data.name,
         "split": args.split,
         "frames": frames,
-        "resolution": [480, 360],
+        "input_size": list(args.input_size),
         "mean_iou": confusion.mean_iou(),
         "pixel_accuracy": confusion.pixel_accuracy(),
-        "per_class_iou": {n: float(v) for n, v in zip(CAMVID.names, iou, strict=True)},
+        "per_class_iou": {n: float(v) for n, v in zip(classes.names, iou, strict=True)},
         "latency_ms": stages,
         "device": str(pipeline.device),
         "backend": choice.name,
@@ -104,10 +111,14 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     write_json(out / "metrics.json", metrics)
     confusion_figure(
-        confusion, out / "confusion.png", f"{payload['model_name']} on CamVid {args.split}"
+        confusion,
+        out / "confusion.png",
+        f"{payload['model_name']} on {data.name} {args.split}",
+        classes,
     )
+    width = max(11, *(len(name) for name in classes.names))
     for name, value in metrics["per_class_iou"].items():
-        print(f"  {name:<11} IoU {100 * value:5.1f}")
+        print(f"  {name:<{width}} IoU {100 * value:5.1f}")
     print(
         f"{args.split}: {frames} frames, mean IoU {100 * metrics['mean_iou']:.2f} %, "
         f"pixel accuracy {100 * metrics['pixel_accuracy']:.2f} %, "

@@ -1,4 +1,6 @@
-"""``seg-perception fewshot-eval --fold 0 1 2 --shots 1 5``: the few-shot protocol.
+"""``seg-perception fewshot-eval --fold 0 1 2 --shots 1 5 [--data SPEC]``: the few-shot
+protocol on CamVid or on the dataset a spec describes (its folds name that dataset's
+classes, its checkpoints predict them).
 
 For each fold and k (``config/fewshot/protocol.yaml``): novel-class IoU over seeded
 episodes (mean, spread), base-class mIoU before and after imprinting, the ratio to the
@@ -13,14 +15,15 @@ import argparse
 from pathlib import Path
 
 from .arg_types import adaptation_list, positive_int, thread_count
+from .dataset_args import add_dataset_arguments, labelled_data_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fold", type=int, nargs="+", default=[0, 1, 2], help="fold(s)")
     parser.add_argument("--shots", type=positive_int, nargs="+", help="k (default: protocol's)")
-    parser.add_argument("--split", choices=("val", "test"), default="test", help="query frames")
+    parser.add_argument("--split", default="test", help="split of the query frames (val or test)")
     parser.add_argument("--protocol", default="", help="protocol YAML (default: bundled)")
-    parser.add_argument("--data-root", help="folder holding camvid/ (else $SEG_PERCEPTION_DATA)")
+    add_dataset_arguments(parser)
     parser.add_argument("--episodes", type=positive_int, help="episodes (default: protocol's)")
     parser.add_argument("--limit", type=positive_int, help="only the first N query frames")
     parser.add_argument(
@@ -38,14 +41,12 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..checkpoint import load_model
-    from ..classes import CAMVID
-    from ..data import resolve_data_root
     from ..data.camvid import read_rgb
     from ..evaluation.segmentation_eval import evaluate_split
     from ..fewshot.adaptive_proxies import AdaptiveProxies
     from ..fewshot.episodes import support_pools
     from ..fewshot.fewshot_eval import Adaptation, cache_queries, run_episode, score_queries
-    from ..fewshot.protocol import load_protocol
+    from ..fewshot.protocol import check_folds, load_protocol
     from ..fewshot.report import episode_statistics, fewshot_figure
     from ..io_utils import write_json
     from ..machine import describe_machine
@@ -54,11 +55,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    protocol = load_protocol(args.protocol or config_file("fewshot/protocol.yaml"))
+    protocol_path = args.protocol or config_file("fewshot/protocol.yaml")
+    protocol = load_protocol(protocol_path)  # a bad protocol is named before the dataset opens
     for fold in args.fold:
         if not 0 <= fold < len(protocol.folds):
             raise ValueError(f"--fold {fold}: the protocol has folds 0..{len(protocol.folds) - 1}")
-    data_root = resolve_data_root(args.data_root)
+    data = labelled_data_of(args)
+    classes = data.classes
+    check_folds(protocol, classes, protocol_path)
     shots_list = args.shots or list(protocol.shots)
     episodes = args.episodes or protocol.episodes
     reported = Adaptation(protocol.alpha, protocol.refine_steps)
@@ -66,15 +70,23 @@ def run(args: argparse.Namespace) -> int:
     adaptations = sorted({*(Adaptation(a, s) for a, s in pairs), reported})
     size = tuple(protocol.input_size)
     support_splits = [s for s in protocol.support_splits if s != args.split]
+    for split in (args.split, *support_splits):
+        if split not in data.split_names:
+            where = "--split" if split == args.split else "the protocol's support_splits"
+            raise ValueError(
+                f"{where}: dataset {data.name} has no split {split!r} "
+                f"(it has {', '.join(data.split_names)})"
+            )
 
-    reference, _ = load_model(protocol.fully_supervised_checkpoint, expected_classes=CAMVID)
-    pipeline = SegmentationPipeline(reference, CAMVID, size, "cpu")
-    full_confusion, _, _ = evaluate_split(pipeline, data_root, args.split, args.limit)
-    full_iou = dict(zip(CAMVID.names, map(float, full_confusion.iou()), strict=True))
+    reference, _ = load_model(protocol.fully_supervised_checkpoint, expected_classes=classes)
+    pipeline = SegmentationPipeline(reference, classes, size, "cpu")
+    full_confusion, _, _ = evaluate_split(pipeline, data, args.split, args.limit)
+    full_iou = dict(zip(classes.names, map(float, full_confusion.iou()), strict=True))
 
     out = Path(args.out)
     report = {
         "protocol": protocol.__dict__,
+        "dataset": data.name,
         "split": args.split,
         "support_splits": support_splits,
         "episodes": episodes,
@@ -83,21 +95,21 @@ def run(args: argparse.Namespace) -> int:
         "machine": describe_machine(torch.device("cpu")),
     }
     for fold in args.fold:
-        novel, base = protocol.novel_ids(fold), protocol.base_ids(fold)
-        model, _ = load_model(protocol.base_checkpoints[fold], expected_classes=CAMVID)
+        novel, base = protocol.novel_ids(fold, classes), protocol.base_ids(fold, classes)
+        model, _ = load_model(protocol.base_checkpoints[fold], expected_classes=classes)
         proxies = AdaptiveProxies(model)
-        queries = cache_queries(model, data_root, args.split, size, args.limit)
-        base_active = torch.zeros(CAMVID.num_classes, dtype=torch.bool)
+        queries = cache_queries(model, data, args.split, size, args.limit)
+        base_active = torch.zeros(classes.num_classes, dtype=torch.bool)
         base_active[base] = True
         shown = _frames_to_show(queries.labels, novel)
         before, before_labels = score_queries(model, queries, base_active, shown)
-        pools = support_pools(data_root, support_splits, novel, protocol.min_class_fraction)
+        pools = support_pools(data, support_splits, novel, protocol.min_class_fraction)
         fold_report = {
             "novel_classes": list(protocol.folds[fold]),
             "base_checkpoint": protocol.base_checkpoints[fold],
             "base_miou_before": float(before.iou()[base].mean()),
-            "base_iou_before": {CAMVID.names[i]: float(before.iou()[i]) for i in base},
-            "support_pool_sizes": {CAMVID.names[c]: len(p) for c, p in pools.items()},
+            "base_iou_before": {classes.names[i]: float(before.iou()[i]) for i in base},
+            "support_pool_sizes": {classes.names[c]: len(p) for c, p in pools.items()},
             "shots": {},
         }
         for shots in shots_list:
@@ -109,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
                     run_episode(
                         model,
                         proxies,
+                        data,
                         queries,
                         pools,
                         shots,
@@ -124,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
             per_adaptation = {}
             for adaptation in adaptations:
                 stats = episode_statistics(
-                    [r.confusions[adaptation] for r in results], novel, base
+                    [r.confusions[adaptation] for r in results], novel, base, classes
                 )
                 stats["base_miou_drop"] = (
                     fold_report["base_miou_before"] - stats["base_miou"]["mean"]
@@ -134,10 +147,10 @@ def run(args: argparse.Namespace) -> int:
                 "per_adaptation": per_adaptation,
                 "episodes": [
                     {
-                        "supports": {CAMVID.names[c]: s for c, s in r.supports.items()},
+                        "supports": {classes.names[c]: s for c, s in r.supports.items()},
                         "novel_iou": {
                             a.key: {
-                                CAMVID.names[i]: float(r.confusions[a].iou()[i]) for i in novel
+                                classes.names[i]: float(r.confusions[a].iou()[i]) for i in novel
                             }
                             for a in adaptations
                         },
@@ -155,8 +168,10 @@ def run(args: argparse.Namespace) -> int:
                 )
                 for i in shown
             ]
-            title = f"fold {fold}, {shots}-shot, episode 0 ({reported.key}), CamVid {args.split}"
-            fewshot_figure(rows, novel, title, out / f"fold{fold}_{shots}shot.png")
+            title = (
+                f"fold {fold}, {shots}-shot, episode 0 ({reported.key}), {data.name} {args.split}"
+            )
+            fewshot_figure(rows, novel, title, out / f"fold{fold}_{shots}shot.png", classes)
         report["folds"][str(fold)] = fold_report
         _print_fold(fold_report, fold, reported.key, full_iou)
     report["summary"] = _summary(report, reported.key, shots_list)

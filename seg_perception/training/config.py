@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..classes import CAMVID
-from ..io_utils import read_yaml
+from ..io_utils import read_config_mapping
 
 __all__ = ["TrainConfig", "load_config", "load_train_config", "read_config_mapping"]
 
@@ -18,7 +18,7 @@ ConfigT = TypeVar("ConfigT")
 
 @dataclass
 class TrainConfig:
-    """Segmentation training run on CamVid."""
+    """Segmentation training run on CamVid or a dataset spec (``data``)."""
 
     model: str = "lraspp"  # a name from seg_perception.models.MODEL_NAMES
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {encoder: resnet18}
@@ -37,6 +37,9 @@ class TrainConfig:
     weight_decay: float = 1e-2
     warmup_epochs: int = 1
     crop_size: tuple[int, int] = (288, 384)  # (height, width)
+    # (width, height) every frame is resized to when read (train and val), e.g. the
+    # node's input size for a dataset of large frames; None keeps each frame's size
+    frame_size: tuple[int, int] | None = None
     scale_range: tuple[float, float] = (0.75, 1.5)
     color_jitter: float = 0.25
     eval_every: int = 5  # epochs between validation runs (best-on-val selection)
@@ -47,18 +50,27 @@ class TrainConfig:
     train_limit: int | None = None  # use only the first N training frames (smoke runs)
     val_limit: int | None = None
     out_dir: str = "runs/lraspp_camvid"
+    # a dataset spec (config/datasets/*.yaml, docs/datasets.md); None: CamVid under the
+    # data root. Its classes become the model's (and the checkpoint's).
+    data: str | None = None
     train_split: str = "train"  # CamVid split(s) to train on, e.g. train+val
     # best.pt is the best validation epoch; false: the final epoch (needed when val is trained on)
     select_on_val: bool = True
-    init_checkpoint: str | None = None  # fine-tune: start from these weights, fresh schedule
+    # fine-tune: start from these weights, fresh schedule ("bundled": the bundled model).
+    # Classes the dataset shares with the checkpoint (by name) keep their classifier rows.
+    init_checkpoint: str | None = None
     amp: bool = False  # CUDA only: autocast to bf16 where supported, else fp16 with scaling
-    # CamVid classes whose pixels are ignored in training and validation (few-shot base
-    # models: the fold's novel classes are never seen)
+    # classes whose pixels are ignored in training and validation (few-shot base models:
+    # the fold's novel classes are never seen)
     ignore_classes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.crop_size = tuple(self.crop_size)  # type: ignore[assignment]
         self.scale_range = tuple(self.scale_range)  # type: ignore[assignment]
+        if self.frame_size is not None:
+            self.frame_size = tuple(self.frame_size)  # type: ignore[assignment]
+            if len(self.frame_size) != 2 or min(self.frame_size) < 16:
+                raise ValueError(f"frame_size {list(self.frame_size)}: [width, height], >= 16")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be positive")
         if self.lr <= 0 or (self.encoder_lr is not None and self.encoder_lr <= 0):
@@ -74,25 +86,10 @@ class TrainConfig:
                 f"train_split {self.train_split!r} trains on val: set select_on_val: false"
             )
         unknown = set(self.ignore_classes) - set(CAMVID.names)
-        if unknown:
+        if unknown and self.data is None:
             raise ValueError(f"ignore_classes: not CamVid classes: {', '.join(sorted(unknown))}")
         if self.loss == "weighted_ce" and self.class_weighting == "none":
             raise ValueError("loss weighted_ce needs class_weighting median_frequency or enet")
-
-
-def read_config_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """A config file's keys, on top of those of its ``base:`` file (relative to it)."""
-    if path.resolve() in seen:
-        raise ValueError(f"{path}: base configs form a cycle")
-    data = read_yaml(path) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} must hold a mapping of config keys")
-    base = data.pop("base", None)
-    if base is None:
-        return data
-    merged = read_config_mapping(path.parent / base, (*seen, path.resolve()))
-    merged.update(data)
-    return merged
 
 
 def load_config(config_class: type[ConfigT], path: str | os.PathLike, **overrides: Any) -> ConfigT:

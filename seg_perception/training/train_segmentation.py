@@ -1,4 +1,5 @@
-"""Train a segmentation model on CamVid: ``seg-perception train --config CONFIG``.
+"""Train a segmentation model on CamVid or a dataset spec: ``seg-perception train --config
+CONFIG [--data SPEC] [--init bundled]``.
 
 Follows torchvision's references/segmentation: ``criterion``, ``train_one_epoch``,
 ``evaluate``, ``main``. Checkpoints (``last.pt`` every epoch, ``best.pt`` on the best
@@ -21,11 +22,13 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from ..checkpoint import load_checkpoint, load_model, save_checkpoint
-from ..classes import CAMVID
-from ..data import CamVid, EvalTransform, TrainTransform
+from ..checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, load_model, save_checkpoint
+from ..classes import ClassSet
+from ..data import EvalTransform, LabelledData, SegmentationFrames, TrainTransform
+from ..data.dataset_check import check_dataset
 from ..evaluation.metrics import ConfusionMatrix
 from ..models import build_model
+from .class_transfer import transfer_weights
 from .config import TrainConfig
 from .distributed import DistContext, init_distributed, unwrap, weights_digest
 from .losses import build_criterion, class_frequencies, enet_weights, median_frequency_weights
@@ -35,8 +38,8 @@ from .run_state import start_run
 __all__ = ["train", "evaluate", "train_one_epoch"]
 
 
-def _class_weights(dataset: CamVid, config: TrainConfig) -> torch.Tensor:
-    class_pixels, image_pixels = class_frequencies(dataset.labels, CAMVID.num_classes)
+def _class_weights(dataset: SegmentationFrames, config: TrainConfig) -> torch.Tensor:
+    class_pixels, image_pixels = class_frequencies(dataset.labels, dataset.classes.num_classes)
     if config.class_weighting == "enet":
         weights = enet_weights(class_pixels)
     else:
@@ -104,10 +107,12 @@ def train_one_epoch(
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, dataset: CamVid, device: torch.device) -> ConfusionMatrix:
+def evaluate(
+    model: nn.Module, dataset: SegmentationFrames, device: torch.device
+) -> ConfusionMatrix:
     """Full-resolution, one frame at a time; returns the confusion matrix."""
     model.eval()
-    confusion = ConfusionMatrix(CAMVID.num_classes)
+    confusion = ConfusionMatrix(dataset.classes.num_classes)
     for index in tqdm(range(len(dataset)), desc="validate", leave=False, dynamic_ncols=True):
         image, label = dataset[index]
         batch = image.unsqueeze(0).to(device).contiguous(memory_format=torch.channels_last)
@@ -115,26 +120,43 @@ def evaluate(model: nn.Module, dataset: CamVid, device: torch.device) -> Confusi
     return confusion
 
 
-def _load_initial_weights(model: nn.Module, config: TrainConfig) -> None:
-    """Fine-tuning start: weights of a checkpoint of the same model and classes."""
-    source, state = load_model(config.init_checkpoint, expected_classes=CAMVID)
+def initial_checkpoint(name: str) -> str:
+    """``bundled`` is the bundled model's checkpoint; anything else a path."""
+    return str(DEFAULT_CHECKPOINT) if name == "bundled" else name
+
+
+def _load_initial_weights(model: nn.Module, config: TrainConfig, classes: ClassSet) -> None:
+    """Fine-tuning start: every weight of a checkpoint of the same model; the rows of
+    classes it shares by name with ``classes`` (new classes start fresh)."""
+    path = initial_checkpoint(config.init_checkpoint or "")
+    source, state = load_model(path)
     if state["model_name"] != config.model or dict(state["model_kwargs"]) != dict(
         config.model_kwargs
     ):
         raise ValueError(
-            f"init_checkpoint {config.init_checkpoint} holds {state['model_name']} "
-            f"{state['model_kwargs']}, not {config.model} {config.model_kwargs}"
+            f"init_checkpoint {path} holds {state['model_name']} {state['model_kwargs']}, "
+            f"not {config.model} {config.model_kwargs}: set model and model_kwargs to match"
         )
-    model.load_state_dict(source.state_dict())
-    tqdm.write(f"initial weights from {config.init_checkpoint}")
+    source_names = tuple(state["class_names"])
+    transfer = transfer_weights(
+        model,
+        config.model,
+        dict(config.model_kwargs),
+        source.state_dict(),
+        source_names,
+        classes.names,
+    )
+    if not transfer.carried:
+        tqdm.write(f"warning: {path} shares no class name with the dataset; all classes are new")
+    tqdm.write(f"initial weights from {path}; {transfer.summary()}")
 
 
-def _payload(config: TrainConfig, model: nn.Module) -> dict:
+def _payload(config: TrainConfig, model: nn.Module, classes: ClassSet) -> dict:
     return {
         "model_name": config.model,
         "model_kwargs": dict(config.model_kwargs),
-        "class_names": list(CAMVID.names),
-        "palette": [list(c) for c in CAMVID.colors],
+        "class_names": list(classes.names),
+        "palette": [list(c) for c in classes.colors],
         "state_dict": unwrap(model).state_dict(),
         "config": dataclasses.asdict(config),
     }
@@ -154,7 +176,9 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def _train_loader(train_set: CamVid, config: TrainConfig, ctx: DistContext) -> DataLoader:
+def _train_loader(
+    train_set: SegmentationFrames, config: TrainConfig, ctx: DistContext
+) -> DataLoader:
     """Shuffled batches of ``batch_size`` per process (a ``DistributedSampler`` under DDP)."""
     sampler = (
         DistributedSampler(train_set, ctx.world_size, ctx.rank, shuffle=True, seed=config.seed)
@@ -179,9 +203,11 @@ def _train_loader(train_set: CamVid, config: TrainConfig, ctx: DistContext) -> D
 
 
 def train(
-    config: TrainConfig, data_root: Path, resume: bool = False, device: str = "auto"
+    config: TrainConfig, data: LabelledData, resume: bool = False, device: str = "auto"
 ) -> Path:
-    """Run (or resume) training; returns the path of the best checkpoint.
+    """Run (or resume) training on ``data`` (``open_labelled_data``); returns the path of
+    the best checkpoint. A dataset spec is checked first (``dataset check``): training
+    refuses its first problem before anything is written.
 
     Under ``torchrun --nproc_per_node N`` it trains data-parallel: each process takes
     ``batch_size`` frames a step, rank 0 validates, logs and writes checkpoints.
@@ -191,35 +217,53 @@ def train(
     if ctx.enabled and dev.type == "cuda":
         dev = torch.device("cuda", ctx.local_rank)
     try:
-        return _train(config, data_root, resume, dev, ctx)
+        return _train(config, data, resume, dev, ctx)
     finally:
         ctx.close()
 
 
-def _train(
-    config: TrainConfig, data_root: Path, resume: bool, dev: torch.device, ctx: DistContext
-) -> Path:
-    out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _check(data: LabelledData) -> None:
+    spec = getattr(data, "spec", None)
+    if spec is None:
+        return  # the built-in CamVid
+    report = check_dataset(spec, progress=False)
+    if not report.ok:
+        raise ValueError(
+            f"dataset {spec.name}: {report.errors[0]} ({len(report.errors)} problems; "
+            "seg-perception dataset check lists them)"
+        )
 
+
+def _train(
+    config: TrainConfig, data: LabelledData, resume: bool, dev: torch.device, ctx: DistContext
+) -> Path:
+    _check(data)
+    classes = data.classes
     rng = np.random.default_rng([config.seed, ctx.rank])
-    train_set = CamVid(
-        data_root,
+    train_set = SegmentationFrames(
+        data,
         config.train_split,
         TrainTransform(config.crop_size, config.scale_range, config.color_jitter, rng),
         limit=config.train_limit,
+        size=config.frame_size,
     )
-    val_set = CamVid(data_root, "val", EvalTransform(), limit=config.val_limit)
-    ignored = CAMVID.ids_of(config.ignore_classes) if config.ignore_classes else []
+    val_set = SegmentationFrames(
+        data, "val", EvalTransform(), limit=config.val_limit, size=config.frame_size
+    )
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ignored = classes.ids_of(config.ignore_classes) if config.ignore_classes else []
     train_set.ignore_classes(ignored)  # before the class weights are counted
     val_set.ignore_classes(ignored)
     loader = _train_loader(train_set, config, ctx)
     model = build_model(
-        config.model, CAMVID.num_classes, pretrained=config.pretrained, **config.model_kwargs
+        config.model, classes.num_classes, pretrained=config.pretrained, **config.model_kwargs
     )
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     if config.init_checkpoint and not (resume and last_path.is_file()):
-        _load_initial_weights(model, config)  # a fresh run (--resume with nothing to resume)
+        _load_initial_weights(
+            model, config, classes
+        )  # a fresh run (--resume with nothing to resume)
     model = model.to(dev, memory_format=torch.channels_last)
     use_weights = config.loss != "ce" and config.class_weighting != "none"
     weights = _class_weights(train_set, config) if use_weights else None
@@ -288,14 +332,18 @@ def _train(
                     best_miou = row["val_miou"]
                     save_checkpoint(
                         best_path,
-                        {**_payload(config, model), "epoch": epoch, "best_score": best_miou},
+                        {
+                            **_payload(config, model, classes),
+                            "epoch": epoch,
+                            "best_score": best_miou,
+                        },
                     )
             history.append(row)
             log_epoch(log_path, row, ["epoch", "loss", "seconds", "val_miou", "val_pixel_acc"])
             save_checkpoint(
                 last_path,
                 {
-                    **_payload(config, model),
+                    **_payload(config, model, classes),
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "epoch": epoch,
