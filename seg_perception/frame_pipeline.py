@@ -319,12 +319,13 @@ def segmentation_for(
 
 
 def build_frame_pipeline(
-    params: Any, log: Callable[[str], None] = print
+    params: Any, log: Callable[[str], None] = print, warn: Callable[[str], None] = print
 ) -> tuple[FramePipeline, bool]:
     """The pipeline ``params`` (``SegmentationParams``) ask for, and whether its network
-    is trained. Optional stages come from ``stages.registry``."""
+    is trained. Optional stages come from ``stages.registry``; ``log`` and ``warn`` take
+    their one-line notes and warnings."""
     classes = node_classes(params)
-    context = BuildContext(classes, params.device, log)
+    context = BuildContext(classes, params.device, log, warn)
     built = [(spec, spec.build(params, context)) for spec in OPTIONAL_STAGES]
     refiners = [stage for spec, stage in built if stage and spec.refines]
     stages = [stage for spec, stage in built if stage and not spec.refines]

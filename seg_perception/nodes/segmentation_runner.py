@@ -90,7 +90,9 @@ class SegmentationRunner:
     def configure(self) -> None:
         """Load the models and create the publishers (raises on a bad checkpoint)."""
         logger = self.node.get_logger()
-        self.frames, self.trained = build_frame_pipeline(self.params, log=logger.info)
+        self.frames, self.trained = build_frame_pipeline(
+            self.params, log=logger.info, warn=logger.warning
+        )
         if not self.trained:
             logger.warning("the segmentation model is UNTRAINED (random weights)")
         qos = image_publisher_qos(max(5, self.params.qos_depth))

@@ -80,6 +80,7 @@ class BuildContext:
     classes: ClassSet
     device: str = "auto"
     log: Callable[[str], None] = print  # one-line notes (the node routes them to its logger)
+    warn: Callable[[str], None] = print  # one-line warnings (the node's logger at WARN)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,7 @@ class UncertainFramesStage:
         min_interval_s: stamp seconds from one save to the next.
         quota_bytes: most bytes the saved files may use.
         queue_size: saves waiting or being written; one more is dropped.
+        warn: takes the one-line warnings (default: Python logging).
     """
 
     name = "uncertain_frames"
@@ -106,8 +108,10 @@ class UncertainFramesStage:
         min_interval_s: float = 5.0,
         quota_bytes: int = 500_000_000,
         queue_size: int = 4,
+        warn: Callable[[str], None] | None = None,
     ):
         self.root, self.classes = root, classes
+        self._warn = warn or _logger.warning
         self.threshold, self.statistic, self.quantile = threshold, statistic, quantile
         self.statistic_label = "mean" if statistic == "mean" else f"quantile {quantile:g}"
         self.min_interval_ns = round(min_interval_s * 1e9)
@@ -228,8 +232,8 @@ class UncertainFramesStage:
         labelmap = self.root / "labelmap.txt"
         text = labelmap_text(self.classes)
         if labelmap.is_file() and labelmap.read_text(encoding="utf-8") != text:
-            _logger.warning(
-                "uncertain frames: %s listed other classes; replaced by the model's", labelmap
+            self._warn(
+                f"uncertain frames: {labelmap} listed other classes; replaced by the model's"
             )
         with atomic_write(labelmap) as tmp:
             tmp.write_text(text, encoding="utf-8")
@@ -249,11 +253,9 @@ class UncertainFramesStage:
             return
         self.quota_reached = True
         self.state = "quota reached"
-        _logger.warning(
-            "uncertain frames: %s holds %.1f MB, the quota is %.1f MB: saving stopped",
-            self.root,
-            self.bytes_used / 1e6,
-            self.quota_bytes / 1e6,
+        self._warn(
+            f"uncertain frames: {self.root} holds {self.bytes_used / 1e6:.1f} MB, the quota is "
+            f"{self.quota_bytes / 1e6:.1f} MB: saving stopped"
         )
 
     def _failed(self, exc: Exception) -> None:
@@ -264,12 +266,9 @@ class UncertainFramesStage:
         self._failures_since_warning += 1
         now = time.monotonic()
         if now - self._warned_at >= _WARN_PERIOD_S:
-            _logger.warning(
-                "uncertain frames: cannot write to %s (%s); %d failure(s) since the last "
-                "warning; frames go on",
-                self.root,
-                reason,
-                self._failures_since_warning,
+            self._warn(
+                f"uncertain frames: cannot write to {self.root} ({reason}); "
+                f"{self._failures_since_warning} failure(s) since the last warning; frames go on"
             )
             self._warned_at, self._failures_since_warning = now, 0
 
@@ -302,6 +301,7 @@ def _build(params: Any, context: BuildContext) -> UncertainFramesStage | None:
         quantile=params.uncertain_quantile,
         min_interval_s=params.uncertain_min_interval_s,
         quota_bytes=round(params.uncertain_quota_mb * 1e6),
+        warn=context.warn,
     )
     context.log(
         f"uncertain frames: saving frames whose {stage.statistic_label} confidence is below "

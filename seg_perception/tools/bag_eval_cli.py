@@ -10,6 +10,7 @@ stamped like the inputs, and the report (frames, IoU, latency, fps) as JSON. Wit
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..bags.bag_eval import DEFAULT_PREFIX
@@ -96,7 +97,9 @@ def _frame_pipeline(checkpoint: Path, args: argparse.Namespace):
         **{name: getattr(args, name) for name in SegmentationParams.names() if "crf_" in name},
     )
     params.validate()
-    frames, _ = build_frame_pipeline(params, log=lambda line: None)
+    frames, _ = build_frame_pipeline(
+        params, log=lambda line: None, warn=lambda line: print(line, file=sys.stderr)
+    )
     return frames
 
 
