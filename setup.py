@@ -17,6 +17,7 @@ setup(
             "checkpoints/*/*.pt",
             "samples/*/*.*",
             "samples/*/*/*.*",
+            "web/*.html",
         ]
     },
     data_files=[
@@ -53,6 +54,7 @@ setup(
             "segmentation_lifecycle_node = seg_perception.nodes.segmentation_lifecycle_node:main",
             "sim_bridge_node = seg_perception.nodes.sim_bridge_node:main",
             "policy_node = seg_perception.nodes.policy_node:main",
+            "segmentation_view = seg_perception.nodes.web_view_node:main",
         ],
     },
 )

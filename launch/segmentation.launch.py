@@ -102,6 +102,24 @@ def _segmentation(context: LaunchContext) -> list:
     else:
         actions.append(Node(executable="segmentation_node", **common))
     actions += _rviz(context, image, namespace)
+    if _arg(context, "web") == "true":
+        actions.append(
+            Node(
+                package="seg_perception",
+                executable="segmentation_view",
+                name="segmentation_view",
+                namespace=namespace,
+                output="screen",
+                parameters=[
+                    {
+                        "node": NODE_NAME,
+                        "host": _arg(context, "web_host"),
+                        "port": int(_arg(context, "web_port")),
+                    }
+                ],
+                remappings=[("image", image)],
+            )
+        )
     return actions
 
 
@@ -184,6 +202,21 @@ def generate_launch_description() -> LaunchDescription:
             default_value="false",
             choices=["true", "false"],
             description="Also start RViz on the node's topics",
+        ),
+        DeclareLaunchArgument(
+            "web",
+            default_value="false",
+            choices=["true", "false"],
+            description="Also serve the live overlay, legend and diagnostics to a browser "
+            "(segmentation_view) on http://web_host:web_port/",
+        ),
+        DeclareLaunchArgument(
+            "web_host",
+            default_value="127.0.0.1",
+            description="Address of the browser view; 0.0.0.0 lets the whole network watch",
+        ),
+        DeclareLaunchArgument(
+            "web_port", default_value="8080", description="Port of the browser view"
         ),
         DeclareLaunchArgument(
             "rviz_config",

@@ -24,6 +24,10 @@ VERB_GROUPS = {
             "seg_perception.tools.ros_cli",
             "topics, echo, call, lifecycle, send-mask: the ros2 commands, without ros2cli",
         ),
+        "view": (
+            "seg_perception.tools.view_cli",
+            "a segmentation node's overlay, classes and diagnostics live in a browser",
+        ),
         "bench": ("seg_perception.tools.bench", "per-stage latency and DDS throughput"),
         "bench-motion": (
             "seg_perception.tools.bench_motion_cli",

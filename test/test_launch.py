@@ -9,17 +9,21 @@ with SIGINT and checks that every process finished cleanly.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from headless_browser import free_port
 from launch_support import LaunchRelease, LaunchRun, launch_env, launch_releases
 
+from seg_perception.classes import CAMVID
 from seg_perception.rviz_config import display_topics
 from seg_perception.samples import load_camvid_sample
 
@@ -108,6 +112,34 @@ def feed_until_output(
     return received[0]
 
 
+def view_state_after_feeding(ros, run: LaunchRun, url: str, rgb: np.ndarray) -> dict:
+    """Feed the launch's camera until its browser view has shown a frame; its state."""
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+
+    publisher = ros.node.create_publisher(
+        Image, "/robot1/camera/image_raw", qos_profile_sensor_data
+    )
+    state: dict = {}
+    try:
+        deadline, index = time.monotonic() + OUTPUT_TIMEOUT, 0
+        while time.monotonic() < deadline and run.process.poll() is None:
+            publisher.publish(image_message(rgb, index, False))
+            ros.spin_until(lambda: False, timeout=0.1)
+            index += 1
+            try:
+                with urllib.request.urlopen(url + "state.json", timeout=5) as response:
+                    state = json.load(response)
+            except OSError:
+                continue
+            if state["frames"] > 0 and state["classes"]:
+                break
+    finally:
+        ros.node.destroy_publisher(publisher)
+    assert state.get("frames"), run.report(f"the browser view at {url} showed no frame: {state}")
+    return state
+
+
 def topics_in_graph(ros, topics: list[str], timeout: float = 20.0) -> list[str]:
     """Those of ``topics`` still missing from the graph after ``timeout`` s."""
     missing: Callable[[], list[str]] = lambda: [  # noqa: E731
@@ -141,17 +173,25 @@ def test_use_flow_publishes_motion(start_launch, ros, camera_rgb) -> None:
     assert motion.encoding == "mono8"
 
 
-def test_namespace_and_generated_rviz_config(start_launch, ros, camera_rgb, tmp_path) -> None:
+def test_namespace_generated_rviz_config_and_browser_view(
+    start_launch, ros, camera_rgb, tmp_path
+) -> None:
     config = tmp_path / "robot1.rviz"
+    port = free_port()
     run = start_launch(
         "segmentation.launch.py",
         image="/robot1/camera/image_raw",
         namespace="robot1",
         rviz_config=str(config),
+        web="true",
+        web_port=str(port),
     )
     feed_until_output(
         ros, run, "/robot1/camera/image_raw", "/robot1/segmentation_node/labels", camera_rgb, False
     )
+    view = view_state_after_feeding(ros, run, f"http://127.0.0.1:{port}/", camera_rgb)
+    assert view["topic"] == "/robot1/segmentation_node/overlay"
+    assert [c["name"] for c in view["classes"]] == list(CAMVID.names)
     topics = display_topics(config.read_text())
     assert set(topics) == {"Camera", "Segmentation overlay", "Confidence"}
     assert topics["Segmentation overlay"] == "/robot1/segmentation_node/overlay"

@@ -39,6 +39,11 @@ ROS_FREE_MODULES = (
     "seg_perception.stages.vos",
     "seg_perception.training.train_vos_parent",
     "seg_perception.fewshot",
+    "seg_perception.data.dataset_check",
+    "seg_perception.training.class_transfer",
+    "seg_perception.stages.uncertain_frames",
+    "seg_perception.web.live_state",
+    "seg_perception.web.server",
 )
 
 REPO = Path(__file__).resolve().parents[1]
