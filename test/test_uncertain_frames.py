@@ -122,7 +122,7 @@ def test_the_quota_stops_saving(tmp_path: Path, caplog: pytest.LogCaptureFixture
     assert stage.values()["uncertain_frames_state"] == "quota reached"
     assert stage.counters()["uncertain_frames_saved"] == 0
     assert len([r for r in caplog.records if "quota" in r.getMessage()]) == 1
-    assert saver(tmp_path, quota_bytes=used).quota_reached  # full at start
+    assert saver(tmp_path, quota_bytes=used).folder.quota_reached  # full at start
 
 
 def test_an_unwritable_folder_is_counted_and_frames_go_on(
@@ -149,13 +149,13 @@ def test_an_unwritable_folder_is_counted_and_frames_go_on(
 def test_a_full_queue_drops_frames_without_waiting(tmp_path: Path) -> None:
     stage = saver(tmp_path, queue_size=2)
     release = threading.Event()
-    write = stage._write
+    write = stage.folder._write
 
     def slow_write(job) -> None:
         release.wait(WAIT_S)
         write(job)
 
-    stage._write = slow_write
+    stage.folder._write = slow_write
     for sec in range(1, 6):
         stage(frame(float(sec)))
     assert stage.counters()["uncertain_frames_dropped"] == 3

@@ -20,39 +20,29 @@ an unwritable folder) is counted and logged at most once a minute; nothing stops
 
 from __future__ import annotations
 
-import logging
 import math
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from ..classes import ClassSet
-from ..data.cvat_labelmap import labelmap_text as cvat_labelmap_text
-from ..io_utils import atomic_write
 from ..parameters import ParamSpec
 from .base import BuildContext, Frame, StageSpec
+from .labelling_folder import CSV_HEADER, LabellingFolder, Save, labelmap_text
 
 __all__ = [
     "UncertainFramesStage",
     "UNCERTAIN_FRAMES_STAGE",
     "UNCERTAIN_STATISTICS",
+    "CSV_HEADER",
     "frame_score",
     "labelmap_text",
 ]
 
 UNCERTAIN_STATISTICS = ("mean", "quantile")
-CSV_HEADER = "file,stamp,score,statistic\n"
 _SCORE_SAMPLES = 1 << 16  # confidence is smooth (computed at a stride): a grid this big will do
-_WARN_PERIOD_S = 60.0
-_IDLE_EXIT_S = 10.0  # an idle writer thread ends (the next save starts one)
-_logger = logging.getLogger(__name__)
 
 
 def frame_score(confidence: np.ndarray, statistic: str, quantile: float) -> float:
@@ -63,19 +53,6 @@ def frame_score(confidence: np.ndarray, statistic: str, quantile: float) -> floa
     if statistic == "mean":
         return float(sample.mean())
     return float(np.quantile(sample, quantile))
-
-
-def labelmap_text(classes: ClassSet) -> str:
-    """CVAT's ``labelmap.txt`` of ``classes``, in id order (what a ``cvat`` spec reads)."""
-    return cvat_labelmap_text(list(zip(classes.names, classes.colors, strict=True)))
-
-
-@dataclass(frozen=True)
-class _Save:
-    name: str
-    rgb: np.ndarray
-    labels: np.ndarray
-    csv_line: str
 
 
 class UncertainFramesStage:
@@ -110,33 +87,30 @@ class UncertainFramesStage:
         queue_size: int = 4,
         warn: Callable[[str], None] | None = None,
     ):
-        self.root, self.classes = root, classes
-        self._warn = warn or _logger.warning
         self.threshold, self.statistic, self.quantile = threshold, statistic, quantile
         self.statistic_label = "mean" if statistic == "mean" else f"quantile {quantile:g}"
         self.min_interval_ns = round(min_interval_s * 1e9)
-        self.quota_bytes, self.queue_size = quota_bytes, queue_size
-        self.saved = self.skipped_interval = self.dropped = self.write_errors = 0
-        self.bytes_used = 0
+        self.skipped_interval = self.dropped = 0
         self.last_score = math.nan
-        self.state = "ok"
-        self.quota_reached = False
         self._last_stamp_ns: int | None = None
-        self._prepared = False
-        self._failures_since_warning = 0
-        self._warned_at = -math.inf
-        self._jobs: deque[_Save] = deque()  # the first is being written
-        self._wakeup = threading.Condition()
-        self._thread: threading.Thread | None = None
-        try:
-            self._prepare()
-        except OSError as exc:
-            self._failed(exc)
+        self.folder = LabellingFolder(root, classes, quota_bytes, queue_size, warn)
+
+    @property
+    def quota_bytes(self) -> int:
+        return self.folder.quota_bytes
+
+    @property
+    def state(self) -> str:
+        return self.folder.state
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every queued save is written (or failed); False after ``timeout`` s."""
+        return self.folder.wait_idle(timeout)
 
     # -- the frame path ----------------------------------------------------------------
     def __call__(self, frame: Frame) -> dict[str, Any]:
         self.last_score = frame_score(frame.data["confidence"], self.statistic, self.quantile)
-        if self.last_score >= self.threshold or self.quota_reached:
+        if self.last_score >= self.threshold or self.folder.quota_reached:
             return {}
         sec, nanosec = frame.stamp
         stamp_ns = sec * 1_000_000_000 + nanosec
@@ -146,7 +120,7 @@ class UncertainFramesStage:
             return {}
         name = f"{sec}_{nanosec:09d}.png"
         line = f"{name},{sec}.{nanosec:09d},{self.last_score:.4f},{self.statistic_label}\n"
-        if self._enqueue(_Save(name, frame.rgb, frame.data["labels"], line)):
+        if self.folder.submit(Save(name, frame.rgb, frame.data["labels"], line)):
             self._last_stamp_ns = stamp_ns
         else:
             self.dropped += 1
@@ -162,131 +136,12 @@ class UncertainFramesStage:
     def counters(self) -> dict[str, int]:
         """Diagnostics: saves, skips, drops, write errors and bytes used."""
         return {
-            "uncertain_frames_saved": self.saved,
+            "uncertain_frames_saved": self.folder.saved,
             "uncertain_frames_skipped_interval": self.skipped_interval,
             "uncertain_frames_dropped": self.dropped,
-            "uncertain_frames_write_errors": self.write_errors,
-            "uncertain_frames_bytes": self.bytes_used,
+            "uncertain_frames_write_errors": self.folder.write_errors,
+            "uncertain_frames_bytes": self.folder.bytes_used,
         }
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until every queued save is written (or failed); False after ``timeout`` s."""
-        with self._wakeup:
-            return self._wakeup.wait_for(lambda: not self._jobs, timeout)
-
-    def _enqueue(self, job: _Save) -> bool:
-        with self._wakeup:
-            if len(self._jobs) >= self.queue_size:
-                return False
-            self._jobs.append(job)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._write_loop, name="uncertain-frames", daemon=True
-                )
-                self._thread.start()
-            self._wakeup.notify_all()
-            return True
-
-    # -- the writer thread ---------------------------------------------------------------
-    def _write_loop(self) -> None:
-        while True:
-            with self._wakeup:
-                if not self._wakeup.wait_for(lambda: self._jobs, _IDLE_EXIT_S):
-                    self._thread = None
-                    return
-                job = self._jobs[0]
-            try:
-                self._write(job)
-            finally:
-                with self._wakeup:
-                    self._jobs.popleft()
-                    self._wakeup.notify_all()
-
-    def _write(self, job: _Save) -> None:
-        try:
-            image = _png(cv2.cvtColor(job.rgb, cv2.COLOR_RGB2BGR))
-            mask = _png(np.ascontiguousarray(job.labels, dtype=np.uint8))
-            if not self._prepared:
-                self._prepare()
-            csv_path = self.root / "uncertain.csv"
-            header = "" if csv_path.is_file() and csv_path.stat().st_size else CSV_HEADER
-            size = len(image) + len(mask) + len(header) + len(job.csv_line)
-            if self.bytes_used + size > self.quota_bytes:
-                self._stop_at_quota()
-                return
-            added = _replace(self.root / "masks" / job.name, mask)
-            added += _replace(self.root / "images" / job.name, image)
-            with open(csv_path, "a", encoding="utf-8") as handle:
-                handle.write(header + job.csv_line)
-            self.bytes_used += added + len(header) + len(job.csv_line)
-            self.saved += 1
-            self.state = "ok"
-        except Exception as exc:  # OSError (full disk, unwritable folder), cv2.error
-            self._failed(exc)
-
-    def _prepare(self) -> None:
-        """Create the folders, write ``labelmap.txt`` and count the bytes already there
-        (raises ``OSError``)."""
-        for sub in ("images", "masks"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
-        labelmap = self.root / "labelmap.txt"
-        text = labelmap_text(self.classes)
-        if labelmap.is_file() and labelmap.read_text(encoding="utf-8") != text:
-            self._warn(
-                f"uncertain frames: {labelmap} listed other classes; replaced by the model's"
-            )
-        with atomic_write(labelmap) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        self._prepared = True
-        self.bytes_used = self._bytes_on_disk()
-        if self.bytes_used >= self.quota_bytes:
-            self._stop_at_quota()
-
-    def _bytes_on_disk(self) -> int:
-        files = [self.root / "uncertain.csv", self.root / "labelmap.txt"]
-        for sub in ("images", "masks"):
-            files.extend((self.root / sub).iterdir())
-        return sum(path.stat().st_size for path in files if path.is_file())
-
-    def _stop_at_quota(self) -> None:
-        if self.quota_reached:
-            return
-        self.quota_reached = True
-        self.state = "quota reached"
-        self._warn(
-            f"uncertain frames: {self.root} holds {self.bytes_used / 1e6:.1f} MB, the quota is "
-            f"{self.quota_bytes / 1e6:.1f} MB: saving stopped"
-        )
-
-    def _failed(self, exc: Exception) -> None:
-        """Count a failed write and warn, at most once every ``_WARN_PERIOD_S``."""
-        reason = str(exc) if isinstance(exc, OSError) else f"{exc.__class__.__name__}: {exc}"
-        self.write_errors += 1
-        self.state = f"cannot write: {reason}"
-        self._failures_since_warning += 1
-        now = time.monotonic()
-        if now - self._warned_at >= _WARN_PERIOD_S:
-            self._warn(
-                f"uncertain frames: cannot write to {self.root} ({reason}); "
-                f"{self._failures_since_warning} failure(s) since the last warning; frames go on"
-            )
-            self._warned_at, self._failures_since_warning = now, 0
-
-
-def _png(image: np.ndarray) -> bytes:
-    ok, encoded = cv2.imencode(".png", image)
-    if not ok:
-        raise ValueError(f"PNG encoding failed for a {image.shape} {image.dtype} array")
-    return encoded.tobytes()
-
-
-def _replace(path: Path, data: bytes) -> int:
-    """Write ``data`` to ``path`` atomically; the bytes it adds (an older file of the
-    same name, e.g. a bag played again, is replaced)."""
-    previous = path.stat().st_size if path.is_file() else 0
-    with atomic_write(path) as tmp:
-        tmp.write_bytes(data)
-    return len(data) - previous
 
 
 def _build(params: Any, context: BuildContext) -> UncertainFramesStage | None:
