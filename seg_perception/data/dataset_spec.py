@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import string
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,8 @@ from ..classes import ClassSet
 from ..io_utils import read_config_mapping
 from .cityscapes_labels import CITYSCAPES
 from .cvat_labelmap import read_labelmap
+from .spec_fields import as_mapping, no_unknown_keys
+from .split_spec import SplitSpec, parse_splits
 
 __all__ = [
     "DatasetSpec",
@@ -44,7 +45,6 @@ __all__ = [
 FORMATS = ("index", "color", "cvat", "cityscapes")
 IGNORE = "ignore"  # a remap target: the class's pixels are not trained or scored
 _SPEC_KEYS = ("name", "root", "format", "classes", "ignore", "splits", "remap", "remap_colors")
-_SPLIT_KEYS = ("images", "masks", "list", "range", "strip")
 _CLASS_KEYS = ("name", "color", "id")
 DATA_ROOT_VARIABLE = "SEG_PERCEPTION_DATA"
 
@@ -60,25 +60,6 @@ class SourceClass:
     name: str
     color: tuple[int, int, int]
     id: int
-
-
-@dataclass(frozen=True)
-class SplitSpec:
-    """How one split lists its frames and how each frame finds its mask.
-
-    ``images``: a glob under the root (without ``list``) or a template with ``{stem}``
-    (with ``list``); ``masks``: a template with ``{stem}`` (the image's name without
-    extension, less ``strip``) and ``{parent}`` (the image's folder name); ``list``: a
-    file of stems or ``image mask`` lines; ``range``: the slice of the split, as
-    fractions of its sorted frames.
-    """
-
-    name: str
-    images: str | None = None
-    masks: str | None = None
-    list_file: str | None = None
-    range: tuple[float, float] = (0.0, 1.0)
-    strip: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,18 +124,20 @@ def parse_dataset_spec(
 
     if not isinstance(document, dict):
         raise DatasetSpecError(f"{spec_path}: a dataset spec is a mapping of keys")
-    _no_unknown_keys(document, _SPEC_KEYS, "", fail)
+    no_unknown_keys(document, _SPEC_KEYS, "", fail)
     mask_format = document.get("format", "index")
     if mask_format not in FORMATS:
         raise fail("format", f"{mask_format!r} is not one of {', '.join(FORMATS)}")
     root = _root(document, spec_path, data_root, fail)
     source_classes = _source_classes(document, mask_format, root, fail)
     ignore_ids, ignore_colors = _ignore(document.get("ignore", []), mask_format, fail)
-    splits = _splits(document.get("splits"), mask_format, root, fail)
+    splits = parse_splits(document.get("splits"), mask_format, root, fail)
     remap = _remap(document.get("remap", {}), source_classes, fail)
     remap_colors = {
         str(name): _color(value, f"remap_colors.{name}", fail)
-        for name, value in _mapping(document.get("remap_colors", {}), "remap_colors", fail).items()
+        for name, value in as_mapping(
+            document.get("remap_colors", {}), "remap_colors", fail
+        ).items()
     }
     spec = DatasetSpec(
         name=str(document.get("name", spec_path.stem)),
@@ -174,18 +157,6 @@ def parse_dataset_spec(
     if not spec.classes.names:
         raise fail("remap", "every class is ignored")
     return spec
-
-
-def _no_unknown_keys(mapping: Mapping, known: tuple[str, ...], where: str, fail) -> None:
-    unknown = [str(key) for key in mapping if key not in known]
-    if unknown:
-        raise fail(f"{where}{unknown[0]}", f"unknown key (known: {', '.join(known)})")
-
-
-def _mapping(value: Any, key: str, fail) -> dict:
-    if not isinstance(value, dict):
-        raise fail(key, f"must be a mapping, got {type(value).__name__}")
-    return value
 
 
 def _root(document: dict, spec_path: Path, data_root: str | None, fail) -> Path:
@@ -243,7 +214,7 @@ def _source_classes(document: dict, mask_format: str, root: Path, fail) -> tuple
         key = f"classes[{position}]"
         if not isinstance(entry, dict):
             raise fail(key, "must be a mapping {name, color[, id]}")
-        _no_unknown_keys(entry, _CLASS_KEYS, f"{key}.", fail)
+        no_unknown_keys(entry, _CLASS_KEYS, f"{key}.", fail)
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
             raise fail(f"{key}.name", "missing or empty")
@@ -277,85 +248,8 @@ def _ignore(value: Any, mask_format: str, fail) -> tuple[tuple[int, ...], tuple]
     return tuple(ids), ()
 
 
-def _range(value: Any, key: str, fail) -> tuple[float, float]:
-    if (
-        not isinstance(value, list | tuple)
-        or len(value) != 2
-        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-        or not 0.0 <= value[0] < value[1] <= 1.0
-    ):
-        raise fail(key, f"{value!r} is not [start, stop] fractions with 0 <= start < stop <= 1")
-    return (float(value[0]), float(value[1]))
-
-
-def _format_defaults(mask_format: str, split: str) -> dict[str, str]:
-    if mask_format == "cvat":
-        return {
-            "list": f"ImageSets/Segmentation/{split}.txt",
-            "images": "JPEGImages/{stem}.*",
-            "masks": "SegmentationClass/{stem}.png",
-        }
-    if mask_format == "cityscapes":
-        return {
-            "images": f"leftImg8bit/{split}/*/*_leftImg8bit.png",
-            "masks": f"gtFine/{split}/{{parent}}/{{stem}}_gtFine_labelIds.png",
-            "strip": "_leftImg8bit",
-        }
-    return {}
-
-
-def _default_splits(mask_format: str, root: Path) -> list[str]:
-    if mask_format == "cvat":
-        return sorted(p.stem for p in (root / "ImageSets" / "Segmentation").glob("*.txt"))
-    if mask_format == "cityscapes":
-        return [s for s in ("train", "val", "test") if (root / "leftImg8bit" / s).is_dir()]
-    return []
-
-
-def _splits(value: Any, mask_format: str, root: Path, fail) -> dict[str, SplitSpec]:
-    if value is None:
-        names = _default_splits(mask_format, root)
-        if not names:
-            raise fail("splits", "missing: at least a train split")
-        value = {name: {} for name in names}
-    splits = {}
-    for name, entry in _mapping(value, "splits", fail).items():
-        key = f"splits.{name}"
-        entry = {} if entry is None else _mapping(entry, key, fail)
-        _no_unknown_keys(entry, _SPLIT_KEYS, f"{key}.", fail)
-        merged = {**_format_defaults(mask_format, str(name)), **entry}
-        list_file = merged.get("list")
-        images, masks = merged.get("images"), merged.get("masks")
-        if list_file is None and images is None:
-            raise fail(key, "needs images (a glob) or list (a file of frames)")
-        if images is not None:
-            if list_file is None and "{" in images:
-                raise fail(f"{key}.images", "without list, a glob (no {stem})")
-            if list_file is not None and "{stem}" not in images:
-                raise fail(f"{key}.images", "with list, a template with {stem}")
-            if masks is None:
-                raise fail(f"{key}.masks", "missing: a template such as masks/{stem}.png")
-        if masks is not None:
-            try:
-                masks.format(stem="x", parent="x")
-            except (KeyError, IndexError, ValueError) as exc:
-                reason = f"unknown placeholder {exc}: use {{stem}} and {{parent}}"
-                raise fail(f"{key}.masks", reason) from None
-        splits[str(name)] = SplitSpec(
-            name=str(name),
-            images=images,
-            masks=masks,
-            list_file=list_file,
-            range=_range(merged.get("range", [0.0, 1.0]), f"{key}.range", fail),
-            strip=str(merged.get("strip", "")),
-        )
-    if not splits:
-        raise fail("splits", "empty: at least a train split")
-    return splits
-
-
 def _remap(value: Any, source_classes: tuple[SourceClass, ...], fail) -> dict[str, str]:
-    remap = _mapping(value, "remap", fail)
+    remap = as_mapping(value, "remap", fail)
     names = {c.name for c in source_classes}
     result = {}
     for source, target in remap.items():
