@@ -70,6 +70,25 @@ def test_a_failed_start_whose_shutdown_hangs_dumps_stacks_and_exits_1() -> None:
     assert "in hanging_shutdown" in result.stderr, result.stderr
 
 
+def test_a_shutdown_stuck_in_c_with_the_gil_still_ends_with_its_stacks() -> None:
+    """The FATAL-then-running node of a hog run (2026-12-06) outlived the Python timer
+    too: a shutdown stuck in C holding the GIL leaves no Python thread able to run.
+    faulthandler's C thread then dumps the stacks and exits 1 (here the stuck call is a
+    libc sleep called through ctypes.PyDLL, which keeps the GIL)."""
+    code = HANGING_SHUTDOWN_AFTER_FAILED_START.replace(
+        "    time.sleep(60)", "    ctypes.PyDLL(None).sleep(60)"
+    ).replace("import time", "import ctypes, time")
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=50, check=False
+    )
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    assert time.monotonic() - started < 40
+    assert "Timeout (0:00:06)!" in result.stderr, result.stderr
+    assert "in hanging_shutdown" in result.stderr, result.stderr
+    assert "is still running" not in result.stderr  # the Python timer could not run
+
+
 def test_sigusr1_prints_the_stacks_of_a_running_process() -> None:
     code = STUCK_AFTER_SIGINT.replace("os.kill(os.getpid(), signal.SIGINT)", "")
     process = subprocess.Popen(

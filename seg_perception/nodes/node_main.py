@@ -25,11 +25,12 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
-__all__ = ["run_node", "StopRequest", "spin_until_stopped"]
+__all__ = ["run_node", "StopRequest", "spin_until_stopped", "arm_exit_watchdog"]
 
 SHUTDOWN_GRACE_S = 10.0  # a node that cannot start is gone after this, whatever DDS does
 STOP_POLL_S = 0.1  # the spin loop looks at the stop request at least this often
 STOP_GRACE_S = 20.0  # from Ctrl-C or SIGTERM to a finished teardown, at most
+GIL_BACKSTOP_S = 5.0  # after a watchdog's grace, when Python itself cannot run
 
 
 class StopRequest:
@@ -62,9 +63,23 @@ class StopRequest:
         self._event.set()
         if self._watchdog is None:
             what = f"stop requested {self._grace_s:.0f} s ago"
-            self._watchdog = threading.Timer(self._grace_s, _exit_stuck, args=(what,))
-            self._watchdog.daemon = True  # never keeps a process that did end alive
-            self._watchdog.start()
+            self._watchdog = arm_exit_watchdog(what, self._grace_s)
+
+
+def arm_exit_watchdog(what: str, grace_s: float) -> threading.Timer:
+    """Exit with 1, printing every thread's stack, if the process still runs ``grace_s``
+    from now.
+
+    Two watchdogs: a Python timer thread (a one-line reason, then the stacks), and, for
+    a process whose GIL is held by a call stuck in C (where no Python thread can run),
+    faulthandler's own C thread ``GIL_BACKSTOP_S`` later, which dumps the stacks and
+    exits with 1 without the GIL. Neither keeps a process that did end alive.
+    """
+    timer = threading.Timer(grace_s, _exit_stuck, args=(what,))
+    timer.daemon = True
+    timer.start()
+    faulthandler.dump_traceback_later(grace_s + GIL_BACKSTOP_S, exit=True)
+    return timer
 
 
 def _exit_stuck(what: str) -> NoReturn:
@@ -134,10 +149,9 @@ def _exit_after_failed_start() -> NoReturn:
     ``SHUTDOWN_GRACE_S`` if the teardown hangs, and ``os._exit`` skips interpreter
     finalization, where a half-built node's middleware objects would be destroyed again.
     A teardown that does hang prints every thread's stack before the watchdog's exit."""
-    what = f"cannot start, shutdown began {SHUTDOWN_GRACE_S:.0f} s ago"
-    watchdog = threading.Timer(SHUTDOWN_GRACE_S, _exit_stuck, args=(what,))
-    watchdog.daemon = True
-    watchdog.start()
+    arm_exit_watchdog(
+        f"cannot start, shutdown began {SHUTDOWN_GRACE_S:.0f} s ago", SHUTDOWN_GRACE_S
+    )
     rclpy.try_shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
