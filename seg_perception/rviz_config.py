@@ -14,7 +14,11 @@ __all__ = ["render_rviz_config", "write_rviz_config", "display_topics"]
 
 # display name in config/rviz/segmentation.rviz -> what it shows
 _CAMERA = "Camera"
-_NODE_OUTPUTS = {"Segmentation overlay": "overlay", "Confidence": "confidence"}
+_NODE_OUTPUTS = {
+    "Segmentation overlay": "overlay",
+    "Confidence": "confidence",
+    "Class legend": "legend",
+}
 
 
 def _node_path(namespace: str, node_name: str) -> str:

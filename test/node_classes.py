@@ -37,8 +37,10 @@ def labels_and_classes(
     prefix = f"/{namespace}/segmentation_node"
     class_lists: list[dict] = []
     labels: list[Image] = []
+    legends: list[Image] = []
     node = ros.node
     entities = [
+        node.create_subscription(Image, f"{prefix}/legend", legends.append, latched),
         node.create_subscription(
             String,
             f"{prefix}/class_names",
@@ -57,8 +59,23 @@ def labels_and_classes(
             ros.spin_until(lambda: bool(labels), 0.2)
         assert labels, process.report(f"no labels from {checkpoint}")
         assert ros.spin_until(lambda: bool(class_lists), 10.0), process.report("no class list")
+        assert ros.spin_until(lambda: bool(legends), 10.0), process.report("no legend")
+        check_legend(legends[-1], class_lists[-1])
         return labels[0], class_lists[-1]
     finally:
         for entity in entities:
             node.destroy_subscription(entity)
         node.destroy_publisher(publisher)
+
+
+def check_legend(legend, class_list: dict) -> None:
+    """``~/legend`` is an rgb8 picture with a row per class holding its exact colour."""
+    from seg_perception.image_codec import image_msg_to_array
+
+    assert legend.encoding == "rgb8"
+    pixels = np.asarray(image_msg_to_array(legend))
+    classes = class_list["classes"]
+    assert pixels.shape[0] >= 20 * len(classes)
+    for entry in classes:
+        colour = np.array(entry["color"], np.uint8)
+        assert (pixels == colour).all(axis=2).sum() >= 100, f"no swatch for {entry['name']}"

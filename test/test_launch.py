@@ -193,7 +193,7 @@ def test_namespace_generated_rviz_config_and_browser_view(
     assert view["topic"] == "/robot1/segmentation_node/overlay"
     assert [c["name"] for c in view["classes"]] == list(CAMVID.names)
     topics = display_topics(config.read_text())
-    assert set(topics) == {"Camera", "Segmentation overlay", "Confidence"}
+    assert set(topics) == {"Camera", "Segmentation overlay", "Confidence", "Class legend"}
     assert topics["Segmentation overlay"] == "/robot1/segmentation_node/overlay"
     missing = topics_in_graph(ros, list(topics.values()))
     assert not missing, run.report(f"RViz displays on topics not in the graph: {missing}")

@@ -1,4 +1,5 @@
-"""The node's class list on ``~/class_names`` and, in few-shot mode, ``~/fewshot/sync``.
+"""The node's class list on ``~/class_names`` (and as a picture on ``~/legend``) and, in
+few-shot mode, ``~/fewshot/sync``.
 
 ``~/class_names`` (``std_msgs/String``, JSON, transient-local: a late subscriber gets
 the latest) lists ``{"id", "name", "color"}`` per class and which are taught.
@@ -16,14 +17,17 @@ from pathlib import Path
 
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from std_msgs.msg import String
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
 
+from ..class_legend_image import legend_image
 from ..classes import ClassSet
 from ..fewshot.adaptive_proxies import AdaptiveProxies
 from ..fewshot.class_teacher import ClassTeacher
 from ..fewshot.imprint import SupportError
 from ..frame_pipeline import FramePipeline, checkpoint_of, segmentation_for
+from .ros_image import array_to_image_msg
 
 __all__ = ["ClassServices", "class_list_json"]
 
@@ -56,6 +60,7 @@ class ClassServices:
         self._busy = threading.Lock()
         self._thread: threading.Thread | None = None
         self.publisher = node.create_publisher(String, "~/class_names", _LATCHED)
+        self.legend_publisher = node.create_publisher(Image, "~/legend", _LATCHED)
         self.service = None
         if params.fewshot_support_dir:
             self._start_teacher()
@@ -89,7 +94,13 @@ class ClassServices:
         return self.teacher.taught if self.teacher else ()
 
     def publish(self) -> None:
-        self.publisher.publish(String(data=class_list_json(self.frames.classes, self.taught)))
+        """The class list on ``~/class_names`` and its picture on ``~/legend`` (latched)."""
+        classes, taught = self.frames.classes, self.taught
+        self.publisher.publish(String(data=class_list_json(classes, taught)))
+        header = Header(stamp=self.node.get_clock().now().to_msg())
+        self.legend_publisher.publish(
+            array_to_image_msg(legend_image(classes, taught), "rgb8", header)
+        )
 
     def _use(self, model, classes: ClassSet) -> None:
         keeps = self.frames.segmentation.keeps_probabilities
