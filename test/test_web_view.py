@@ -195,3 +195,27 @@ def test_a_port_in_use_is_one_line() -> None:
         with pytest.raises(OSError, match=rf"^cannot serve on 127\.0\.0\.1:{port}: ") as caught:
             server.start()
         assert "\n" not in str(caught.value)
+
+
+def test_stopping_with_a_page_connected_is_prompt() -> None:
+    """A connected page waiting for a frame does not hold the server's shutdown (launch
+    escalates to SIGTERM after a few seconds)."""
+    state = LiveState("/overlay")
+    server = WebServer(state, "127.0.0.1", 0)
+    server.start()
+    connected = threading.Event()
+
+    async def wait_for_a_frame() -> None:
+        async with ClientSession() as session, session.ws_connect(server.url + "ws") as ws:
+            await ws.send_str("next")
+            connected.set()
+            await ws.receive()  # closed by the server
+
+    client = threading.Thread(target=lambda: asyncio.run(wait_for_a_frame()), daemon=True)
+    client.start()
+    assert connected.wait(10)
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 4.5  # before: 5 s, then the thread was left running
+    client.join(10)
+    assert not client.is_alive()

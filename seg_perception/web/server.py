@@ -21,7 +21,7 @@ from importlib import resources
 
 from aiohttp import WSMsgType, web
 
-from .live_state import LiveState
+from .live_state import LiveState, Picture
 
 __all__ = ["WebServer"]
 
@@ -43,7 +43,7 @@ class _NewFrame:
         self._event = asyncio.Event()
 
     async def wait(self, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
+        with contextlib.suppress(asyncio.TimeoutError):  # not TimeoutError on Python 3.10
             await asyncio.wait_for(self._event.wait(), timeout)
 
 
@@ -68,6 +68,8 @@ class WebServer:
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._new_frame = _NewFrame(self._loop)
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._closing = False
         self.frames_sent = 0
 
     @property
@@ -108,9 +110,14 @@ class WebServer:
                 web.get("/snapshot.jpg", self._snapshot),
             ]
         )
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, shutdown_timeout=1.0
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=False)
+        # SO_REUSEADDR (aiohttp's default): a restart right after browsers were connected
+        # binds despite their sockets in TIME_WAIT; a port another process listens on is
+        # still refused
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         if self.port == 0:
             self.port = self._runner.addresses[0][1]
@@ -123,6 +130,10 @@ class WebServer:
             self.state.on_frame.remove(self._new_frame.notify_threadsafe)
 
         async def shutdown() -> None:
+            self._closing = True
+            self._new_frame._wake()
+            for ws in list(self._sockets):
+                await ws.close()
             if self._runner is not None:
                 await self._runner.cleanup()
 
@@ -150,30 +161,67 @@ class WebServer:
         """One picture per ``next`` from the page: the newest frame it has not had."""
         ws = web.WebSocketResponse(heartbeat=10.0)
         await ws.prepare(request)
-        loop = asyncio.get_running_loop()
-        last_seq, last_sent_at = 0, 0.0
-        async for message in ws:
-            if message.type != WSMsgType.TEXT:
-                break
-            picture = None
-            while picture is None and not ws.closed:
-                while self.state.seq <= last_seq and not ws.closed:
-                    await self._new_frame.wait(timeout=1.0)
-                wait = last_sent_at + self.min_interval_s - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                picture = await loop.run_in_executor(None, self.state.picture)
-                if picture is None:  # not encodable: wait for the next frame
-                    last_seq = self.state.seq
-            if picture is None:
-                break
-            try:
-                await ws.send_bytes(picture.jpeg)
-            except (ConnectionError, RuntimeError):
-                break  # the browser went away mid-frame
-            last_seq, last_sent_at = picture.seq, loop.time()
-            self.frames_sent += 1
+        self._sockets.add(ws)
+        try:
+            await self._serve_pictures(ws)
+        finally:
+            self._sockets.discard(ws)
         return ws
+
+    async def _serve_pictures(self, ws: web.WebSocketResponse) -> None:
+        """Answer each ``next`` with the newest picture the page has not had. A reader
+        task takes the page's messages (so a closing page is noticed at once, even while
+        no frame comes); the sender waits for a request, then for a new frame."""
+        loop = asyncio.get_running_loop()
+        asked = asyncio.Event()
+
+        async def read() -> None:
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    break
+                asked.set()
+
+        reader = asyncio.create_task(read())
+        last_seq, last_sent_at = 0, 0.0
+        try:
+            while True:
+                if not asked.is_set():
+                    request = asyncio.ensure_future(asked.wait())
+                    await asyncio.wait({request, reader}, return_when=asyncio.FIRST_COMPLETED)
+                    request.cancel()
+                if reader.done() or self._closing:
+                    return
+                asked.clear()
+                picture = await self._next_picture(reader, last_seq, last_sent_at)
+                if picture is None:
+                    return
+                try:
+                    await ws.send_bytes(picture.jpeg)
+                except (ConnectionError, RuntimeError):
+                    return  # the browser went away mid-frame
+                last_seq, last_sent_at = picture.seq, loop.time()
+                self.frames_sent += 1
+        finally:
+            reader.cancel()
+
+    async def _next_picture(
+        self, reader: asyncio.Task, last_seq: int, last_sent_at: float
+    ) -> Picture | None:
+        """The newest picture after ``last_seq``, no sooner than ``max_fps`` allows; None
+        when the page or the server closes first."""
+        loop = asyncio.get_running_loop()
+        while not reader.done() and not self._closing:
+            if self.state.seq <= last_seq:
+                await self._new_frame.wait(timeout=1.0)
+                continue
+            wait = last_sent_at + self.min_interval_s - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            picture = await loop.run_in_executor(None, self.state.picture)
+            if picture is not None:
+                return picture
+            last_seq = self.state.seq  # not encodable: wait for the next frame
+        return None
 
 
 _NO_STORE = {"Cache-Control": "no-store"}
