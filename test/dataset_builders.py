@@ -98,21 +98,25 @@ def color_dataset(root: Path, frames: int = 6) -> Path:
     return spec
 
 
-def cvat_export(root: Path, frames: int = 6) -> Path:
+def cvat_export(
+    root: Path, frames: int = 6, subsets: tuple[str, str] = ("train", "val"), folder: str = ""
+) -> Path:
     """CVAT's "Segmentation mask 1.1" export with images: ``labelmap.txt`` (background
     first, as CVAT writes it), ``JPEGImages/``, ``SegmentationClass/`` and
-    ``ImageSets/Segmentation/{train,val}.txt``; the spec names only root and format."""
+    ``ImageSets/Segmentation/<subset>.txt`` (a project's export names them ``Train`` and
+    ``Validation``; frames of a task made from a folder keep it: ``folder/frame``); the
+    spec names only root and format."""
     labels = [("background", (0, 0, 0)), *CLASSES]
     (root / "labelmap.txt").parent.mkdir(parents=True, exist_ok=True)
     (root / "labelmap.txt").write_text(labelmap_text(labels))
-    subsets: dict[str, list[str]] = {"train": [], "val": []}
+    lists: dict[str, list[str]] = {subset: [] for subset in subsets}
     for index in range(frames):
         ids = class_ids(index)  # its 255 stripe: black, CVAT's background
-        stem = f"frame_{index:06d}"
+        stem = f"{folder}/frame_{index:06d}" if folder else f"frame_{index:06d}"
         write_rgb(root / "JPEGImages" / f"{stem}.jpg", frame_rgb(ids, index))
         write_rgb(root / "SegmentationClass" / f"{stem}.png", colour_mask(ids))
-        subsets["val" if index >= frames - 2 else "train"].append(stem)
-    for subset, stems in subsets.items():
+        lists[subsets[1] if index >= frames - 2 else subsets[0]].append(stem)
+    for subset, stems in lists.items():
         path = root / "ImageSets" / "Segmentation" / f"{subset}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(stems) + "\n")

@@ -67,6 +67,22 @@ def test_cvat_export_reads_classes_and_subsets_from_the_export(tmp_path: Path) -
         np.testing.assert_array_equal(label, np.where(ids == 255, 0, ids + 1))
 
 
+def test_a_cvat_project_export_with_train_validation_subsets_and_folders(tmp_path: Path) -> None:
+    """A project's export names its subset lists Train and Validation; a task made from
+    a folder keeps it in the frame ids (``seq [1]/frame_000000``, glob characters too)."""
+    spec = load_dataset_spec(
+        cvat_export(tmp_path, subsets=("Train", "Validation"), folder="seq [1]")
+    )
+    assert set(spec.splits) == {"train", "val"}
+    data = SpecData(spec)
+    frames = data.files("train")
+    assert [stem for stem, _, _ in frames] == [f"seq [1]/frame_{i:06d}" for i in range(4)]
+    assert all(image.is_file() and mask.is_file() for _, image, mask in frames)
+    np.testing.assert_array_equal(
+        data.read_label(frames[1][2]), np.where(class_ids(1) == 255, 0, class_ids(1) + 1)
+    )
+
+
 def test_cityscapes_label_ids_become_the_19_train_ids(tmp_path: Path) -> None:
     spec = load_dataset_spec(cityscapes_tree(tmp_path))
     assert spec.classes == CITYSCAPES and len(spec.classes.names) == 19
@@ -104,6 +120,7 @@ def test_a_spec_can_start_from_a_base_spec(tmp_path: Path) -> None:
     derived.write_text("base: spec.yaml\nname: coarse\nremap: {cone: car}\n")
     spec = load_dataset_spec(derived)
     assert spec.name == "coarse" and spec.classes.names == ("ground", "car")
+    assert spec.classes.colors[1] == (0, 0, 142)  # car keeps its own colour
 
 
 def test_split_ranges_slice_one_list_into_train_and_val(tmp_path: Path) -> None:
@@ -169,6 +186,8 @@ def test_data_root_fills_the_root_variable(tmp_path: Path, monkeypatch) -> None:
         (lambda t: t.replace("masks:", "maskz:"), r"splits\.train\.maskz: unknown key"),
         (lambda t: t.replace("{stem}.png", "{name}.png"), r"masks: unknown placeholder"),
         (lambda t: t + "remap: {truck: car}\n", r"remap\.truck: not a class"),
+        (lambda t: t + "remap: {cone: Car}\n", r"remap\.cone: 'Car': the class is spelt 'car'"),
+        (lambda t: t.replace("id: 11", "id: 255"), r"classes\[1\]\.id: 255 is not a mask id"),
         (lambda t: t + "root: [unclosed\n", r"not valid YAML"),
     ],
 )
@@ -227,3 +246,29 @@ def test_camvid_through_its_spec_equals_the_built_in_loader() -> None:
     built_in_miou = evaluate_split(pipeline, built_in, "val")[0].mean_iou()
     assert abs(spec_miou - built_in_miou) < 1e-4
     assert spec_miou > 0.5
+
+
+def test_sixteen_bit_index_masks_with_large_ids(tmp_path: Path) -> None:
+    spec_path = index_dataset(tmp_path)
+    for mask in (tmp_path / "labels").rglob("*.png"):
+        ids = np.asarray(PILImage.open(mask)).astype(np.uint16)
+        ids[ids != 255] += 990  # 10..12 -> 1000..1002
+        PILImage.fromarray(ids).save(mask)
+    spec_path.write_text(spec_path.read_text().replace("id: 1", "id: 100"))  # 1000, 1001, 1002
+    frames = _labels(spec_path)
+    np.testing.assert_array_equal(frames.labels[0], class_ids(0))
+
+
+def test_cvat_labelmap_colours_must_differ(tmp_path: Path) -> None:
+    spec_path = cvat_export(tmp_path)
+    labelmap = tmp_path / "labelmap.txt"
+    labelmap.write_text(labelmap.read_text().replace("cone:255,128,0", "cone:0,0,142"))
+    with pytest.raises(DatasetSpecError, match=r"classes: .*labelmap.txt: cone has car's colour"):
+        load_dataset_spec(spec_path)
+
+
+def test_cityscapes_refuses_an_ignore_list(tmp_path: Path) -> None:
+    spec_path = cityscapes_tree(tmp_path)
+    spec_path.write_text(spec_path.read_text() + "ignore: [7]\n")
+    with pytest.raises(DatasetSpecError, match=r"ignore: cityscapes ignores its void labels"):
+        load_dataset_spec(spec_path)

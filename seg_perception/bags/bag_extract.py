@@ -103,6 +103,8 @@ def extract_frames(
                 undecodable.append(str(exc))
                 continue
             stamp = Stamp.of(msg)
+            if stamp.ns == 0:  # a driver that does not stamp: the bag's receive time
+                stamp = Stamp.from_ns(message.timestamp)
             if stamp in written:
                 duplicates += 1
                 continue

@@ -64,7 +64,9 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as (H, W, 3) uint8 RGB; a truncated, corrupt or oversized
     (``check_image_file``) file raises ``OSError``."""
     check_image_file(path)
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    # EXIF orientation ignored, as the node's decoder and the mask readers do: a phone
+    # photo's pixels stay aligned with its mask
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if bgr is None:
         raise OSError(f"cannot read image {path}")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

@@ -71,8 +71,11 @@ def _pixels(summary: SplitSummary, names: tuple[str, ...]) -> np.ndarray:
     return summary.class_pixels if summary.class_pixels is not None else np.zeros(len(names))
 
 
-def check_dataset(spec: DatasetSpec, progress: bool = True) -> CheckReport:
-    """Read every frame's header and every mask of every split; list what is wrong."""
+def check_dataset(
+    spec: DatasetSpec, progress: bool = True, splits: tuple[str, ...] | None = None
+) -> CheckReport:
+    """Read every frame's header and every mask of every split (or of ``splits``, those
+    a training reads); list what is wrong."""
     classes = spec.classes
     report = CheckReport(spec.name, classes.names)
     decoder = MaskDecoder(spec)
@@ -81,6 +84,8 @@ def check_dataset(spec: DatasetSpec, progress: bool = True) -> CheckReport:
         if required not in spec.splits:
             report.errors.append(f"no {required} split (splits: {', '.join(spec.splits)})")
     for split in spec.splits:
+        if splits is not None and split not in splits:
+            continue
         try:
             listed = len(split_frames(spec, split, apply_range=False))
             frames = split_frames(spec, split)

@@ -82,12 +82,15 @@ class DatasetSpec:
         """The classes trained and predicted (after ``remap``), in training-id order."""
         names: list[str] = []
         colors: dict[str, tuple[int, int, int]] = {}
+        own = {source.name: source.color for source in self.source_classes}
         for source in self.source_classes:
             target = self.remap.get(source.name, source.name)
             if target == IGNORE or target in colors:
                 continue
             names.append(target)
-            colors[target] = self.remap_colors.get(target, source.color)
+            # a merged class: remap_colors, else its own colour if it is a class, else
+            # its first member's
+            colors[target] = self.remap_colors.get(target, own.get(target, source.color))
         return ClassSet(tuple(names), tuple(colors[name] for name in names))
 
     def training_ids(self) -> list[int]:
@@ -205,6 +208,13 @@ def _source_classes(document: dict, mask_format: str, root: Path, fail) -> tuple
             pairs = read_labelmap(labelmap)
         except (OSError, ValueError) as exc:
             raise fail("classes", f"none given and {exc}") from None
+        seen: dict[tuple[int, int, int], str] = {}
+        for name, color in pairs:
+            if color in seen:
+                raise fail(
+                    "classes", f"{labelmap}: {name} has {seen[color]}'s colour {list(color)}"
+                )
+            seen[color] = name
         return tuple(SourceClass(name, color, index) for index, (name, color) in enumerate(pairs))
     entries = document.get("classes")
     if not isinstance(entries, list) or not entries:
@@ -224,8 +234,13 @@ def _source_classes(document: dict, mask_format: str, root: Path, fail) -> tuple
             raise fail(f"{key}.name", f"duplicate class {name!r}")
         color = _color(entry.get("color"), f"{key}.color", fail)
         class_id = entry.get("id", position)
-        if not isinstance(class_id, int) or isinstance(class_id, bool) or not 0 <= class_id < 255:
-            raise fail(f"{key}.id", f"{class_id!r} is not a mask id in 0..254")
+        if (
+            not isinstance(class_id, int)
+            or isinstance(class_id, bool)
+            or not 0 <= class_id <= 65535
+            or class_id == 255
+        ):
+            raise fail(f"{key}.id", f"{class_id!r} is not a mask id in 0..65535 but 255 (ignored)")
         if mask_format == "index" and class_id in seen_ids:
             raise fail(f"{key}.id", f"id {class_id} is also {seen_ids[class_id]!r}")
         if mask_format in ("color", "cvat") and color in seen_colors:
@@ -236,6 +251,8 @@ def _source_classes(document: dict, mask_format: str, root: Path, fail) -> tuple
 
 
 def _ignore(value: Any, mask_format: str, fail) -> tuple[tuple[int, ...], tuple]:
+    if mask_format == "cityscapes" and value:
+        raise fail("ignore", "cityscapes ignores its void labels itself: drop classes with remap")
     if not isinstance(value, list):
         raise fail("ignore", "must be a list of mask ids or [r, g, b] colours")
     if mask_format in ("color", "cvat"):
@@ -251,11 +268,15 @@ def _ignore(value: Any, mask_format: str, fail) -> tuple[tuple[int, ...], tuple]
 def _remap(value: Any, source_classes: tuple[SourceClass, ...], fail) -> dict[str, str]:
     remap = as_mapping(value, "remap", fail)
     names = {c.name for c in source_classes}
+    folded = {name.casefold(): name for name in names}
     result = {}
     for source, target in remap.items():
         if source not in names:
             raise fail(f"remap.{source}", "not a class of this dataset")
         if not isinstance(target, str) or not target.strip():
             raise fail(f"remap.{source}", f"{target!r}: a class name, or {IGNORE}")
+        existing = folded.get(target.casefold())
+        if existing is not None and existing != target:
+            raise fail(f"remap.{source}", f"{target!r}: the class is spelt {existing!r}")
         result[str(source)] = target
     return result

@@ -79,11 +79,18 @@ class MaskDecoder:
                 f"{path}: an RGB mask ({mode}) where {self.spec.format} (single-channel "
                 "class ids) was declared: is the format color?"
             )
+        beyond = np.zeros(array.shape, bool)
         if array.dtype not in (np.uint8, np.uint16):  # 32-bit PNGs: outside 0..65535 unknown
-            array = np.clip(array, 0, 65535).astype(np.uint16)
+            beyond = (array < 0) | (array > 65535)
+            outside = {int(v) for v in np.unique(array[beyond])}
+            array = np.where(beyond, 0, array).astype(np.uint16)
+        else:
+            outside = set()
         ids = self._table[array]
+        ids[beyond] = _UNKNOWN
         unknown_at = ids == _UNKNOWN
-        unknown = sorted(int(v) for v in np.unique(array[unknown_at])) if unknown_at.any() else []
+        inside = unknown_at & ~beyond
+        unknown = sorted(outside | {int(v) for v in np.unique(array[inside])})
         ids[unknown_at] = IGNORE_INDEX
         return DecodedMask(ids.astype(np.uint8), unknown)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import math
+import re
 from pathlib import Path
 
 from .dataset_spec import DatasetSpec, SplitSpec
@@ -37,7 +38,8 @@ def split_frames(spec: DatasetSpec, split: str, apply_range: bool = True) -> lis
 
 
 def _globbed(root: Path, entry: SplitSpec) -> list[SplitFile]:
-    images = sorted(Path(p) for p in glob.glob(str(root / entry.images), recursive=True))
+    pattern = str(Path(glob.escape(str(root))) / entry.images)
+    images = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
     images = [p for p in images if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
     return [(_stem(p, entry), p, _mask_path(root, entry, p)) for p in images]
 
@@ -49,16 +51,22 @@ def _stem(image: Path, entry: SplitSpec) -> str:
 
 def _mask_path(root: Path, entry: SplitSpec, image: Path) -> Path:
     assert entry.masks is not None
-    return _resolve(root, entry.masks.format(stem=_stem(image, entry), parent=image.parent.name))
+    stem, parent = glob.escape(_stem(image, entry)), glob.escape(image.parent.name)
+    return _resolve(root, entry.masks.format(stem=stem, parent=parent))
 
 
 def _resolve(root: Path, relative: str) -> Path:
     """``root/relative``; a glob in it resolves to its first match (sorted)."""
-    path = root / relative
     if glob.has_magic(relative):
-        matches = sorted(Path(p) for p in glob.glob(str(path)) if Path(p).is_file())
-        return matches[0] if matches else path
-    return path
+        pattern = str(Path(glob.escape(str(root))) / relative)
+        matches = sorted(Path(p) for p in glob.glob(pattern) if Path(p).is_file())
+        return matches[0] if matches else root / _unescape(relative)
+    return root / _unescape(relative)
+
+
+def _unescape(text: str) -> str:
+    """``glob.escape``'s ``[*]`` back to ``*`` (for a path that is not a pattern)."""
+    return re.sub(r"\[([*?\[])\]", r"\1", text)
 
 
 def _listed(root: Path, entry: SplitSpec) -> list[SplitFile]:
@@ -68,24 +76,36 @@ def _listed(root: Path, entry: SplitSpec) -> list[SplitFile]:
         raise ValueError(f"split {entry.name}: list file {list_path} not found")
     frames = []
     for number, line in enumerate(list_path.read_text().splitlines(), start=1):
-        fields = line.split()
+        text = line.strip()
+        fields = text.split()
         if not fields:
             continue
         if len(fields) == 2:
-            image, mask = (_locate(root, text) for text in fields)
-            frames.append((_stem(image, entry), image, mask))
-        elif len(fields) == 1 and entry.images is not None:
-            stem = Path(fields[0]).stem if "/" in fields[0] else fields[0]
-            image = _resolve(root, entry.images.format(stem=stem))
-            assert entry.masks is not None  # the spec requires masks with images
-            mask = _resolve(root, entry.masks.format(stem=stem, parent=image.parent.name))
-            frames.append((stem, image, mask))
-        else:
+            image, mask = (_locate(root, field) for field in fields)
+            if image.is_file() or entry.images is None:
+                frames.append((_stem(image, entry), image, mask))
+                continue
+        if entry.images is None:
             raise ValueError(
-                f"{list_path}:{number}: {line.strip()!r} is neither a stem nor 'image mask'"
-                + ("" if entry.images else " (no images template for bare stems)")
+                f"{list_path}:{number}: {text!r} is not 'image mask' (and the split has no "
+                "images template for stems)"
             )
+        stem = _list_stem(text)  # a whole line: CVAT's ids may hold spaces
+        image = _resolve(root, entry.images.format(stem=glob.escape(stem)))
+        assert entry.masks is not None  # the spec requires masks with images
+        parent = glob.escape(image.parent.name)
+        mask = _resolve(root, entry.masks.format(stem=glob.escape(stem), parent=parent))
+        frames.append((stem, image, mask))
     return frames
+
+
+def _list_stem(text: str) -> str:
+    """A list line's frame id: a stem, or a path under the root (CVAT keeps a task's
+    folders: ``dir/frame``) less any image suffix; an absolute path's file name."""
+    path = Path(text)
+    if path.is_absolute():
+        return path.stem
+    return str(path.with_suffix("")) if path.suffix.lower() in IMAGE_SUFFIXES else text
 
 
 def _locate(root: Path, text: str) -> Path:

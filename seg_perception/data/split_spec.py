@@ -60,21 +60,32 @@ def _format_defaults(mask_format: str, split: str) -> dict[str, str]:
     return {}
 
 
-def _default_splits(mask_format: str, root: Path) -> list[str]:
+# CVAT's subset names (a project's "Train", "Validation", "Test") as split names
+_CVAT_SUBSETS = {"train": "train", "training": "train", "validation": "val", "val": "val"}
+
+
+def _default_splits(mask_format: str, root: Path) -> dict[str, dict]:
+    """The splits of a layout that has them: CVAT's subset lists, Cityscapes' folders."""
     if mask_format == "cvat":
-        return sorted(p.stem for p in (root / "ImageSets" / "Segmentation").glob("*.txt"))
+        lists = sorted((root / "ImageSets" / "Segmentation").glob("*.txt"))
+        return {
+            _CVAT_SUBSETS.get(p.stem.lower(), p.stem.lower()): {
+                "list": f"ImageSets/Segmentation/{p.name}"
+            }
+            for p in lists
+        }
     if mask_format == "cityscapes":
-        return [s for s in ("train", "val", "test") if (root / "leftImg8bit" / s).is_dir()]
-    return []
+        names = [s for s in ("train", "val", "test") if (root / "leftImg8bit" / s).is_dir()]
+        return {name: {} for name in names}
+    return {}
 
 
 def parse_splits(value: Any, mask_format: str, root: Path, fail: Fail) -> dict[str, SplitSpec]:
     """The ``splits`` mapping (or the layout's defaults when absent), checked."""
     if value is None:
-        names = _default_splits(mask_format, root)
-        if not names:
+        value = _default_splits(mask_format, root)
+        if not value:
             raise fail("splits", "missing: at least a train split")
-        value = {name: {} for name in names}
     splits = {}
     for name, entry in as_mapping(value, "splits", fail).items():
         key = f"splits.{name}"

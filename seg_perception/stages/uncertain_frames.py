@@ -21,6 +21,7 @@ an unwritable folder) is counted and logged at most once a minute; nothing stops
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,8 @@ class UncertainFramesStage:
         if self.last_score >= self.threshold or self.folder.quota_reached:
             return {}
         sec, nanosec = frame.stamp
+        if sec == 0 and nanosec == 0:  # a camera that does not stamp: the wall clock
+            sec, nanosec = divmod(time.time_ns(), 1_000_000_000)
         stamp_ns = sec * 1_000_000_000 + nanosec
         last = self._last_stamp_ns
         if last is not None and last <= stamp_ns < last + max(self.min_interval_ns, 1):

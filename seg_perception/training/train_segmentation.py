@@ -222,11 +222,16 @@ def train(
         ctx.close()
 
 
-def _check(data: LabelledData) -> None:
+def _check(data: LabelledData, config: TrainConfig) -> None:
+    """``dataset check`` of the splits this run reads; its warnings are printed, its
+    first error refuses the run."""
     spec = getattr(data, "spec", None)
     if spec is None:
         return  # the built-in CamVid
-    report = check_dataset(spec, progress=False)
+    used = (*config.train_split.split("+"), "val")
+    report = check_dataset(spec, progress=False, splits=used)
+    for warning in report.warnings:
+        tqdm.write(f"dataset {spec.name}: warning: {warning}")
     if not report.ok:
         raise ValueError(
             f"dataset {spec.name}: {report.errors[0]} ({len(report.errors)} problems; "
@@ -237,7 +242,7 @@ def _check(data: LabelledData) -> None:
 def _train(
     config: TrainConfig, data: LabelledData, resume: bool, dev: torch.device, ctx: DistContext
 ) -> Path:
-    _check(data)
+    _check(data, config)
     classes = data.classes
     rng = np.random.default_rng([config.seed, ctx.rank])
     train_set = SegmentationFrames(
