@@ -219,3 +219,18 @@ def test_stopping_with_a_page_connected_is_prompt() -> None:
     assert time.monotonic() - started < 4.5  # before: 5 s, then the thread was left running
     client.join(10)
     assert not client.is_alive()
+
+
+def test_view_on_a_port_in_use_is_a_one_line_error() -> None:
+    from cli_process import run_cli
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("view", "--port", str(port))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"seg-perception view: error: cannot serve on 127.0.0.1:{port}: Address already in use "
+        "(choose another --port)"
+    ]
