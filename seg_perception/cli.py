@@ -198,27 +198,18 @@ def entry() -> NoReturn:
     """The console script: ``main``, then the process ends.
 
     A verb that used rclpy has shut it down in order (the graph sees it leave) by the
-    time ``main`` returns; the process then ends without running C++ static destructors,
-    where Fast DDS can crash at exit (ros2/rmw_fastrtps#761: SIGSEGV after the work is
-    done, seen once in a `ros lifecycle` call under load). faulthandler names the Python
-    frame of any other native crash on stderr.
+    time ``main`` returns; the process then ends without running C++ static destructors
+    (``process_exit.exit_now``), where Fast DDS can crash at exit (ros2/rmw_fastrtps#761:
+    SIGSEGV after the work is done, seen once in a `ros lifecycle` call under load).
+    faulthandler names the Python frame of any other native crash on stderr.
     """
     faulthandler.enable()
     code = main()
     if "rclpy" in sys.modules:
-        _save_coverage()  # os._exit skips the atexit hook of a coverage run
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        from .process_exit import exit_now
+
+        exit_now(code)
     sys.exit(code)
-
-
-def _save_coverage() -> None:
-    coverage = sys.modules.get("coverage")
-    current = coverage.Coverage.current() if coverage else None
-    if current is not None:
-        current.stop()
-        current.save()
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

@@ -116,6 +116,11 @@ def run_node(
     """Run the node ``factory`` builds; 1 with a one-line fatal log when it cannot start
     (a missing or invalid ``--params-file`` included).
 
+    A node that ran returns 0 through a normal exit: ``os._exit`` here would skip the
+    context's finalization, so its DDS participant would never announce leaving, and a
+    node restarted under the same name within the lease would share the graph with a
+    ghost whose services swallow requests (a lifecycle test showed it).
+
     A node that fails in its constructor ends the process itself (``_exit_after_failed_start``):
     the middleware's teardown of the half-built node has been seen to hang.
     """
