@@ -124,6 +124,7 @@ def run_node(
     A node that fails in its constructor ends the process itself (``_exit_after_failed_start``):
     the middleware's teardown of the half-built node has been seen to hang.
     """
+    faulthandler.enable()  # a native crash (SIGSEGV, SIGABRT) prints every thread's stack
     problem = _params_file_problem(sys.argv if args is None else args)
     if problem:
         print(f"[FATAL] [{name}]: cannot start: {problem}", file=sys.stderr)
