@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.ros, pytest.mark.slow]
 NAME = "segmentation_lifecycle"
 IMAGE_TOPIC = "/lifecycle/image_raw"
 LABELS = f"/{NAME}/labels"
+LEGEND = f"/{NAME}/legend"
 QUIET_S = 2.0  # frames fed to a node that must not answer, for this long
 
 
@@ -169,6 +170,8 @@ def test_every_transition_and_outputs_only_while_active(ros, params_file, tmp_pa
         assert client.transition("deactivate") and client.transition("cleanup")
         assert client.state() == "unconfigured"
         assert ros.spin_until(lambda: not probe.labels_advertised(), 20.0)
+        # cleanup frees every output, the class list's latched legend too
+        assert ros.spin_until(lambda: ros.node.count_publishers(LEGEND) == 0, 20.0)
 
         assert client.transition("configure") and client.state() == "inactive"
         assert client.transition("shutdown_inactive") and client.state() == "finalized"

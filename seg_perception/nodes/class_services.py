@@ -166,3 +166,4 @@ class ClassServices:
         if self.service is not None:
             self.node.destroy_service(self.service)
         self.node.destroy_publisher(self.publisher)
+        self.node.destroy_publisher(self.legend_publisher)
