@@ -35,6 +35,7 @@ from seg_perception.bags.image_messages import (
 )
 from seg_perception.classes import CAMVID
 from seg_perception.cli import main as cli_main
+from seg_perception.data import CamVidData
 from seg_perception.data.camvid import DATA_ROOT_ENV, read_label, read_rgb
 from seg_perception.evaluation.metrics import ConfusionMatrix
 from seg_perception.evaluation.segmentation_eval import evaluate_split
@@ -270,7 +271,7 @@ def camvid_root() -> Path:
 @pytest.fixture(scope="module")
 def reference_miou(camvid_root: Path, pipeline: SegmentationPipeline) -> dict[str, float]:
     """``eval --limit 20`` on the test split, and the same frames seen in grey (mono8)."""
-    confusion, _, frames = evaluate_split(pipeline, camvid_root, "test", EVAL_FRAMES)
+    confusion, _, frames = evaluate_split(pipeline, CamVidData(camvid_root), "test", EVAL_FRAMES)
     assert frames == EVAL_FRAMES
     grey = ConfusionMatrix(CAMVID.num_classes)
     folder = camvid_root / "camvid"

@@ -21,7 +21,14 @@ from tqdm import tqdm
 from ..image_codec import encode_compressed
 from ..io_utils import atomic_write
 from .bag_reader import BagReader, the_image_topic
-from .image_messages import FRAME_ERRORS, IMAGE_TYPES, BagError, Stamp, message_to_rgb
+from .image_messages import (
+    FRAME_ERRORS,
+    IMAGE_TYPES,
+    BagError,
+    Stamp,
+    frame_name,
+    message_to_rgb,
+)
 
 __all__ = ["FORMATS", "Extraction", "extract_frames", "frame_name"]
 
@@ -41,11 +48,6 @@ class Extraction:
     duplicates: int  # a stamp already written
     undecodable: int
     reasons: tuple[str, ...]  # why frames were undecodable (the first distinct ones)
-
-
-def frame_name(stamp: Stamp, suffix: str = "png") -> str:
-    """``<sec>_<nanosec, 9 digits>.<suffix>``."""
-    return f"{stamp.sec}_{stamp.nanosec:09d}.{suffix}"
 
 
 def extract_frames(

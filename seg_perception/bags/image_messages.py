@@ -32,6 +32,7 @@ __all__ = [
     "MessageDecodeError",
     "FRAME_ERRORS",
     "Stamp",
+    "frame_name",
     "message_to_rgb",
     "message_to_label",
 ]
@@ -80,6 +81,12 @@ class Stamp:
 
     def __str__(self) -> str:
         return f"{self.sec}.{self.nanosec:09d}"
+
+
+def frame_name(stamp: Stamp, suffix: str = "png") -> str:
+    """A frame file's name, ``<sec>_<nanosec, 9 digits>.<suffix>``: ``bag-extract`` and the
+    uncertain-frame saver name theirs so, by header stamp."""
+    return f"{stamp.sec}_{stamp.nanosec:09d}.{suffix}"
 
 
 def _check_compressed_format(image_format: str) -> None:

@@ -21,7 +21,7 @@ def class_frequency_chart(report: CheckReport, classes: ClassSet, path: Path) ->
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    splits = [s for s in report.splits if s.class_pixels is not None and s.class_pixels.sum()]
+    splits = [s for s in report.splits if s.class_pixels.sum()]
     count = len(classes.names)
     fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.32 * count * max(1, len(splits))))
     height = 0.8 / max(1, len(splits))

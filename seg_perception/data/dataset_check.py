@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image as PILImage
 from tqdm import tqdm
 
-from ..image_codec import check_image_file
+from ..image_codec import ImageDecodeError, read_image_file
 from .dataset_spec import DatasetSpec
 from .mask_decoding import MaskDecoder, MaskError
 from .spec_files import split_frames
@@ -30,8 +29,8 @@ class SplitSummary:
     name: str
     frames: int
     listed: int  # before the split's range
+    class_pixels: np.ndarray  # labelled pixels per training id
     sizes: Counter = field(default_factory=Counter)  # (width, height) -> frames
-    class_pixels: np.ndarray | None = None  # per training id
     ignored_pixels: int = 0
 
 
@@ -56,7 +55,7 @@ class CheckReport:
                     "frames": s.frames,
                     "sizes": {f"{w}x{h}": n for (w, h), n in sorted(s.sizes.items())},
                     "class_pixels": dict(
-                        zip(self.class_names, map(int, _pixels(s, self.class_names)), strict=True)
+                        zip(self.class_names, map(int, s.class_pixels), strict=True)
                     ),
                     "ignored_pixels": s.ignored_pixels,
                 }
@@ -65,10 +64,6 @@ class CheckReport:
             "errors": self.errors,
             "warnings": self.warnings,
         }
-
-
-def _pixels(summary: SplitSummary, names: tuple[str, ...]) -> np.ndarray:
-    return summary.class_pixels if summary.class_pixels is not None else np.zeros(len(names))
 
 
 def check_dataset(
@@ -128,13 +123,12 @@ def _check_frame(
     if not mask.is_file():
         report.errors.append(f"{image}: no mask (expected {mask})")
         return
-    try:
-        check_image_file(image)
-        with PILImage.open(image) as opened:
-            size = opened.size
-    except OSError as exc:
+    try:  # decoded once, as strictly as the loaders read it (truncated files refused)
+        height, width = read_image_file(image, mode=None).shape[:2]
+    except ImageDecodeError as exc:
         report.errors.append(str(exc).splitlines()[0])
         return
+    size = (width, height)
     summary.sizes[size] += 1
     try:
         decoded = decoder.decode(mask)
@@ -157,7 +151,7 @@ def _check_frame(
 
 def _class_warnings(report: CheckReport) -> None:
     for summary in report.splits:
-        if summary.name != "train" or not summary.frames or summary.class_pixels is None:
+        if summary.name != "train" or not summary.frames:
             continue
         for name, pixels in zip(report.class_names, summary.class_pixels, strict=True):
             if pixels == 0:

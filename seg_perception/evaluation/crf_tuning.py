@@ -10,13 +10,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from ..data.camvid import read_rgb
-from ..data.labelled_data import CamVidData, LabelledData
+from ..data.labelled_data import LabelledData
 from ..pipeline import SegmentationPipeline
 from ..refine.dense_crf import CRFParams, DenseCRF
 from ..stages.base import Frame
@@ -64,7 +63,7 @@ def crf_grid_points(grid: CRFGrid) -> list[CRFParams]:
 
 def tune_crf(
     pipeline: SegmentationPipeline,
-    data: LabelledData | Path,
+    data: LabelledData,
     grid: CRFGrid,
     split: str = "val",
     limit: int | None = None,
@@ -74,8 +73,6 @@ def tune_crf(
     probabilities). Example frames are spread evenly over the split."""
     if not pipeline.keeps_probabilities:
         raise ValueError("the pipeline must keep its probabilities (probabilities=True)")
-    if isinstance(data, Path):
-        data = CamVidData(data)
     files = data.files(split)[:limit]
     points = crf_grid_points(grid)
     stages = [CRFStage(DenseCRF(point)) for point in points]

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from ..classes import ClassSet
 from ..data.camvid import read_rgb
-from ..data.labelled_data import CamVidData, LabelledData
+from ..data.labelled_data import LabelledData
 from ..io_utils import file_sha256
 from ..latency_stats import LatencyStats
 from ..pipeline import SegmentationPipeline
@@ -23,16 +23,14 @@ __all__ = ["evaluate_split", "file_sha256"]
 
 def evaluate_split(
     pipeline: SegmentationPipeline,
-    data: LabelledData | Path,
+    data: LabelledData,
     split: str = "test",
     limit: int | None = None,
     refiner: Stage | None = None,
 ) -> tuple[ConfusionMatrix, LatencyStats, int]:
     """Segment every frame of ``split`` at full resolution, refined by ``refiner`` (a
     stage such as the CRF, timed under its name) if given; return confusion, stage
-    latencies and the number of frames. ``data``: a dataset, or CamVid's data root."""
-    if isinstance(data, Path):
-        data = CamVidData(data)
+    latencies and the number of frames."""
     files = data.files(split)[:limit]
     stems = [stem for stem, _, _ in files]
     label_paths = {stem: label for stem, _, label in files}

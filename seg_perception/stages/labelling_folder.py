@@ -24,6 +24,7 @@ import numpy as np
 
 from ..classes import ClassSet
 from ..data.cvat_labelmap import labelmap_text as cvat_labelmap_text
+from ..image_codec import encode_compressed
 from ..io_utils import atomic_write
 
 __all__ = ["LabellingFolder", "Save", "CSV_HEADER", "labelmap_text"]
@@ -118,7 +119,7 @@ class LabellingFolder:
 
     def _write(self, job: Save) -> None:
         try:
-            image = _png(cv2.cvtColor(job.rgb, cv2.COLOR_RGB2BGR))
+            image = encode_compressed(job.rgb, "png")
             mask = _png(np.ascontiguousarray(job.labels, dtype=np.uint8))
             if not self._prepared:
                 self._prepare()

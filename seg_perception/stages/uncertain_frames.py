@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..bags.image_messages import Stamp, frame_name
 from ..classes import ClassSet
 from ..parameters import ParamSpec
 from .base import BuildContext, Frame, StageSpec
@@ -121,7 +122,7 @@ class UncertainFramesStage:
         if last is not None and last <= stamp_ns < last + max(self.min_interval_ns, 1):
             self.skipped_interval += 1
             return {}
-        name = f"{sec}_{nanosec:09d}.png"
+        name = frame_name(Stamp(sec, nanosec))  # as bag-extract names its frames
         line = f"{name},{sec}.{nanosec:09d},{self.last_score:.4f},{self.statistic_label}\n"
         if self.folder.submit(Save(name, frame.rgb, frame.data["labels"], line)):
             self._last_stamp_ns = stamp_ns

@@ -59,15 +59,15 @@ def summary_text(report: CheckReport) -> str:
         sizes = ", ".join(f"{w}x{h} ({n})" for (w, h), n in split.sizes.most_common(3))
         more = f" and {len(split.sizes) - 3} more sizes" if len(split.sizes) > 3 else ""
         lines.append(f"  {split.name:<8} {split.frames:>6} frames  {sizes}{more}")
-    named = [s for s in report.splits if s.class_pixels is not None]
-    if named:
+    splits = report.splits
+    if splits:
         width = max(len(name) for name in report.class_names) + 2
-        lines.append("  " + "class".ljust(width) + "".join(f"{s.name:>10}" for s in named))
-        totals = [max(1, int(s.class_pixels.sum())) for s in named]
+        lines.append("  " + "class".ljust(width) + "".join(f"{s.name:>10}" for s in splits))
+        totals = [max(1, int(s.class_pixels.sum())) for s in splits]
         for index, name in enumerate(report.class_names):
             shares = "".join(
                 f"{100 * s.class_pixels[index] / t:>9.2f}%"
-                for s, t in zip(named, totals, strict=True)
+                for s, t in zip(splits, totals, strict=True)
             )
             lines.append(f"  {name:<{width}}{shares}")
     return "\n".join(lines)
