@@ -120,6 +120,13 @@ class FramePipeline:
         stages = [SegmentStage(segmentation), *self.refiners, overlay, *self.after_overlay]
         self.segmentation, self.overlay, self.stages = segmentation, overlay, stages
 
+    def close(self) -> None:
+        """End the stages' background work (those with a ``close``), e.g. queued saves."""
+        for stage in self.optional:
+            close = getattr(stage, "close", None)
+            if close is not None:
+                close()
+
     @property
     def classes(self) -> ClassSet:
         return self.segmentation.classes

@@ -220,8 +220,10 @@ def test_a_class_taught_at_run_time(ros: RosHarness, start_node, tmp_path: Path)
     payload["palette"] = payload["palette"][:-1]
     save_checkpoint(state, payload)
     rig = FewShotRig(ros, frames)
-    try:
-        process = start_node(*args, name="fewshot_node_bad_state")
+    try:  # a long teach (5000 refinement steps) so that Ctrl-C comes in the middle of it
+        process = start_node(
+            *args, "-p", "fewshot_refine_steps:=5000", name="fewshot_node_bad_state"
+        )
         serving = rig.stream_until(lambda: len(rig.labels) >= 2 and rig.class_lists, 60.0)
         assert serving, process.report("a bad state file stopped the node")
         assert rig.taught() == [], rig.class_lists[-1]
@@ -232,6 +234,16 @@ def test_a_class_taught_at_run_time(ros: RosHarness, start_node, tmp_path: Path)
         ]
         assert len(warned) == 1 and str(state) in warned[0], process.report("no WARN")
         assert "palette colours" in warned[0], warned[0]
+
+        # stopped while teaching: the sync is cancelled and its thread joined before the
+        # process exits (a thread left in torch aborted the process: exit -6)
+        _write_support(support, frames, "Car", SUPPORT_FRAMES, CAR)
+        state_before = state.read_bytes()
+        response = rig.sync()
+        assert response.success and "teaching Car" in response.message, response.message
+        assert process.stop(timeout=30.0) == 0, process.report("no clean exit mid-teach")
+        assert "few-shot sync cancelled" in process.log_text(), process.report("not cancelled")
+        assert state.read_bytes() == state_before, "a cancelled teach changed the state file"
     finally:
         rig.destroy()
 

@@ -17,6 +17,7 @@ from small_models import save_small_lraspp
 
 from seg_perception.classes import CAMVID, IGNORE_INDEX
 from seg_perception.fewshot.adaptive_proxies import AdaptiveProxies
+from seg_perception.fewshot.cancellation import TeachingCancelled
 from seg_perception.fewshot.proxy_refinement import cell_targets, refine_proxies
 from seg_perception.models.cosine_classifier import CosineClassifier
 from seg_perception.samples import load_camvid_sample
@@ -85,6 +86,23 @@ def test_refinement_gives_base_pixels_back_and_keeps_base_rows(three_class_scene
     for name, classifier in proxies.classifiers.items():
         assert torch.equal(classifier.weight.detach()[:2], base_rows[name])
         torch.testing.assert_close(classifier.weight.detach()[2].norm(), torch.tensor(1.0))
+
+
+def test_a_cancelled_refinement_stops_at_once(three_class_scene) -> None:
+    model, features, labels = three_class_scene
+    proxies = AdaptiveProxies(model)
+    before = {n: c.weight.detach().clone() for n, c in proxies.classifiers.items()}
+    asked = []
+
+    def cancelled() -> bool:
+        asked.append(True)
+        return len(asked) > 3
+
+    with pytest.raises(TeachingCancelled):
+        refine_proxies(proxies, [features], [labels], [2], steps=1000, cancelled=cancelled)
+    assert len(asked) == 4  # asked before each step; stopped at the fourth
+    for name, classifier in proxies.classifiers.items():  # the rows are set only at the end
+        assert torch.equal(classifier.weight.detach(), before[name])
 
 
 def test_zero_steps_change_nothing_and_bad_settings_are_refused(three_class_scene) -> None:

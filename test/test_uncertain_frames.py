@@ -164,6 +164,22 @@ def test_a_full_queue_drops_frames_without_waiting(tmp_path: Path) -> None:
     assert saved_names(tmp_path) == ["1_000000000.png", "2_000000000.png"]
 
 
+def test_closing_writes_the_queued_frames_then_ends_the_writer(tmp_path: Path) -> None:
+    stage = saver(tmp_path, queue_size=4)
+    for sec in range(1, 4):
+        stage(frame(float(sec), seed=sec))
+    writer = stage.folder._thread
+    assert writer is not None
+    pipeline = FramePipeline(
+        SegmentationPipeline(build_model("unet", CAMVID.num_classes), CAMVID), [stage]
+    )
+    pipeline.close()  # what a node's cleanup calls: the writer's thread is gone after it
+    assert not writer.is_alive()
+    assert saved_names(tmp_path) == ["1_000000000.png", "2_000000000.png", "3_000000000.png"]
+    stage(frame(9.0))  # closed: nothing more is queued, no thread is started
+    assert stage.folder._thread is None and saved_names(tmp_path)[-1] == "3_000000000.png"
+
+
 def test_parameters_build_the_stage_only_when_asked(tmp_path: Path) -> None:
     context = BuildContext(CAMVID, log=lambda _: None)
     assert UNCERTAIN_FRAMES_STAGE.build(SegmentationParams(), context) is None

@@ -26,6 +26,7 @@ from ..checkpoint import (
 from ..classes import ClassSet
 from ..image_codec import DEFAULT_MAX_PIXELS
 from ..io_utils import file_sha256
+from .cancellation import never_cancelled
 from .imprint import (
     SupportError,
     SupportPair,
@@ -160,13 +161,14 @@ class ClassTeacher:
         removed = tuple(name for name in self.taught if not (self.support_dir / name).is_dir())
         return supports, removed
 
-    def sync(self, plan=None) -> SyncResult:
+    def sync(self, plan=None, cancelled: Callable[[], bool] = never_cancelled) -> SyncResult:
         """Teach the folder's new classes, forget the removed ones (``plan``: from
         ``plan()``, else made now); the current model is not changed (the result holds
-        a new one).
+        a new one). ``cancelled`` is asked between teaching steps.
 
         Raises:
             SupportError: a bad support folder (nothing is changed).
+            TeachingCancelled: ``cancelled()`` said so (nothing is changed or saved).
         """
         added, removed = plan if plan is not None else self.plan()
         if not added and not removed:
@@ -174,7 +176,7 @@ class ClassTeacher:
         model = copy.deepcopy(self.model)
         classes = remove_classes(model, self.classes, removed) if removed else self.classes
         classes = imprint_classes(
-            model, classes, added, self.input_size, self.alpha, self.refine_steps
+            model, classes, added, self.input_size, self.alpha, self.refine_steps, cancelled
         )
         self._save(model, classes)
         self.model, self.classes = model, classes

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from torch import nn
 from ..classes import IGNORE_INDEX, ClassSet
 from ..image_codec import DEFAULT_MAX_PIXELS, ImageDecodeError, read_image_file
 from .adaptive_proxies import AdaptiveProxies, classifier_features, segment_features
+from .cancellation import TeachingCancelled, never_cancelled
 from .proxies import support_prototypes
 from .proxy_refinement import refine_proxies
 
@@ -138,12 +139,15 @@ def imprint_classes(
     input_size: tuple[int, int] = (480, 360),
     alpha: float = 0.0,
     refine_steps: int = 0,
+    cancelled: Callable[[], bool] = never_cancelled,
 ) -> ClassSet:
     """Append one class per entry of ``supports`` to ``model`` (in place) and return
-    the extended classes (palette extended too).
+    the extended classes (palette extended too). ``cancelled`` is asked before each
+    support frame and refinement step.
 
     Raises:
         SupportError: bad support (checked for every class before any change).
+        TeachingCancelled: ``cancelled()`` said so (``model`` may be half changed).
     """
     proxies = AdaptiveProxies(model)
     if proxies.num_classes != classes.num_classes:
@@ -161,6 +165,8 @@ def imprint_classes(
         class_id = classes.num_classes + offset
         features, labels = [], []
         for pair in pairs:
+            if cancelled():
+                raise TeachingCancelled("teaching cancelled")
             f = classifier_features(model, pair.rgb, input_size)
             mask = torch.from_numpy(pair.mask)
             novel = torch.full(mask.shape, IGNORE_INDEX, dtype=torch.int64)
@@ -187,7 +193,9 @@ def imprint_classes(
         names.append(name)
         colours.append(new_class_colour(name, colours))
     new_ids = range(classes.num_classes, classes.num_classes + len(supports))
-    refine_proxies(proxies, base_features, frame_labels, new_ids, refine_steps)
+    refine_proxies(
+        proxies, base_features, frame_labels, new_ids, refine_steps, cancelled=cancelled
+    )
     return ClassSet(tuple(names), tuple(colours))
 
 

@@ -12,12 +12,13 @@ is Qi, Brown and Lowe's "Low-shot learning with imprinted weights" (CVPR 2018).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from .adaptive_proxies import AdaptiveProxies
+from .cancellation import TeachingCancelled, never_cancelled
 from .proxies import cell_masks
 
 __all__ = ["REFINE_LR", "REFINE_PARTIAL", "cell_targets", "refine_proxies"]
@@ -41,6 +42,7 @@ def refine_proxies(
     lr: float = REFINE_LR,
     balanced: bool = True,
     partial: float = REFINE_PARTIAL,
+    cancelled: Callable[[], bool] = never_cancelled,
 ) -> list[float]:
     """Train rows ``trainable`` of ``proxies`` (both classifiers) for ``steps`` Adam
     steps of cross-entropy on the support frames; returns the loss before each step.
@@ -62,6 +64,7 @@ def refine_proxies(
             not teach Building's row that buildings are not Building. The loss mixes
             that term (weight ``partial``) with plain cross-entropy (1 - ``partial``),
             which keeps new rows off base pixels; 0 is plain cross-entropy.
+        cancelled: asked before each step; True raises ``TeachingCancelled``.
     """
     if steps < 0 or lr <= 0 or not 0 <= partial <= 1:
         raise ValueError(
@@ -100,6 +103,8 @@ def refine_proxies(
     losses = []
     with torch.enable_grad():
         for _ in range(steps):
+            if cancelled():
+                raise TeachingCancelled("proxy refinement cancelled")
             logits = 0
             for name in names:
                 full = rows[name].index_put((ids,), params[name])

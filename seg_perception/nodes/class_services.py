@@ -24,6 +24,7 @@ from std_srvs.srv import Trigger
 from ..class_legend_image import legend_image
 from ..classes import ClassSet
 from ..fewshot.adaptive_proxies import AdaptiveProxies
+from ..fewshot.cancellation import TeachingCancelled
 from ..fewshot.class_teacher import ClassTeacher
 from ..fewshot.imprint import SupportError
 from ..frame_pipeline import FramePipeline, checkpoint_of, segmentation_for
@@ -31,6 +32,7 @@ from .ros_image import array_to_image_msg
 
 __all__ = ["ClassServices", "class_list_json"]
 
+SYNC_JOIN_S = 10.0  # a cancelled sync ends within a step; well inside the stop grace
 _LATCHED = QoSProfile(
     depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
 )
@@ -58,6 +60,7 @@ class ClassServices:
         self.state = "idle"
         self.last_sync = ""
         self._busy = threading.Lock()
+        self._stopping = threading.Event()  # destroy(): a running sync ends early
         self._thread: threading.Thread | None = None
         self.publisher = node.create_publisher(String, "~/class_names", _LATCHED)
         self.legend_publisher = node.create_publisher(Image, "~/legend", _LATCHED)
@@ -139,11 +142,14 @@ class ClassServices:
         log = self.node.get_logger()
         changed = False
         try:
-            result = self.teacher.sync(plan)
+            result = self.teacher.sync(plan, cancelled=self._stopping.is_set)
             self._use(result.model, result.classes)
             self.last_sync = result.summary()
             log.info(f"few-shot classes: {self.last_sync}; now {', '.join(result.classes.names)}")
             changed = True
+        except TeachingCancelled:
+            self.last_sync = "cancelled: the node stopped; the next start syncs again"
+            log.info("few-shot sync cancelled: the node is stopping")
         except Exception as exc:  # the running model stays as it was
             self.last_sync = f"failed: {exc.__class__.__name__}: {exc}"
             log.error(f"few-shot sync failed, classes unchanged: {exc}")
@@ -161,8 +167,20 @@ class ClassServices:
         return values
 
     def destroy(self) -> None:
+        """Cancel a running sync and wait for its thread, then drop the topics.
+
+        The thread must be gone before the process exits: a daemon thread still in a
+        native call (torch, OpenCV) when the interpreter finalizes is ended by
+        ``pthread_exit`` on its way back to Python, which aborts the process from a C++
+        frame ("terminate called without an active exception", exit -6).
+        """
+        self._stopping.set()
         if self._thread is not None:
-            self._thread.join(timeout=60.0)
+            self._thread.join(timeout=SYNC_JOIN_S)
+            if self._thread.is_alive():
+                self.node.get_logger().warning(
+                    f"the few-shot sync thread did not end within {SYNC_JOIN_S:.0f} s"
+                )
         if self.service is not None:
             self.node.destroy_service(self.service)
         self.node.destroy_publisher(self.publisher)

@@ -63,9 +63,10 @@ class SegmentationNode(Node):
         self.runner.process_frame(msg)
 
     def destroy_node(self) -> None:
-        # rclpy.try_shutdown also destroys a node whose __init__ failed before the runner
+        # rclpy.try_shutdown also destroys a node whose __init__ failed before the runner;
+        # cleanup, not only deactivate: every thread of ours ends before the process does
         if hasattr(self, "runner"):
-            self.runner.deactivate()
+            self.runner.cleanup()
         super().destroy_node()
 
 

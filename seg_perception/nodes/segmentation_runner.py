@@ -167,6 +167,8 @@ class SegmentationRunner:
         if self._diagnostics_pub is not None:
             self.node.destroy_publisher(self._diagnostics_pub)
             self._diagnostics_pub = None
+        if self.frames is not None:
+            self.frames.close()
         self.frames = None
 
     # -- per frame ---------------------------------------------------------------------

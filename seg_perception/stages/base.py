@@ -61,7 +61,11 @@ class Output:
 
 
 class Stage(Protocol):
-    """A per-frame step. ``name`` is its timing key (``latency_<name>_*`` in diagnostics)."""
+    """A per-frame step. ``name`` is its timing key (``latency_<name>_*`` in diagnostics).
+
+    A stage with background threads also has ``close()``, which the pipeline calls when
+    the node cleans up: it finishes or drops their work and ends them.
+    """
 
     name: str
     consumes: tuple[str, ...]

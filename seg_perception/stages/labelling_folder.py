@@ -32,6 +32,7 @@ __all__ = ["LabellingFolder", "Save", "CSV_HEADER", "labelmap_text"]
 CSV_HEADER = "file,stamp,score,statistic\n"
 _WARN_PERIOD_S = 60.0
 _IDLE_EXIT_S = 10.0  # an idle writer thread ends (the next save starts one)
+CLOSE_TIMEOUT_S = 5.0  # closing waits this long for the queued saves
 _logger = logging.getLogger(__name__)
 
 
@@ -79,15 +80,17 @@ class LabellingFolder:
         self._jobs: deque[Save] = deque()  # the first is being written
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._closing = False
         try:
             self._prepare()
         except OSError as exc:
             self._failed(exc)
 
     def submit(self, job: Save) -> bool:
-        """Queue ``job`` for the writer; False (nothing queued) when the queue is full."""
+        """Queue ``job`` for the writer; False (nothing queued) when the queue is full or
+        the folder is closed."""
         with self._wakeup:
-            if len(self._jobs) >= self.queue_size:
+            if len(self._jobs) >= self.queue_size or self._closing:
                 return False
             self._jobs.append(job)
             if self._thread is None or not self._thread.is_alive():
@@ -103,10 +106,20 @@ class LabellingFolder:
         with self._wakeup:
             return self._wakeup.wait_for(lambda: not self._jobs, timeout)
 
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
+        """Write what is queued (up to ``timeout`` s), then end the writer thread."""
+        with self._wakeup:
+            self._closing = True
+            self._wakeup.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
     def _write_loop(self) -> None:
         while True:
             with self._wakeup:
-                if not self._wakeup.wait_for(lambda: self._jobs, _IDLE_EXIT_S):
+                woken = self._wakeup.wait_for(lambda: self._jobs or self._closing, _IDLE_EXIT_S)
+                if not woken or not self._jobs:  # idle, or closed with nothing queued
                     self._thread = None
                     return
                 job = self._jobs[0]

@@ -109,6 +109,10 @@ class UncertainFramesStage:
         """Wait until every queued save is written (or failed); False after ``timeout`` s."""
         return self.folder.wait_idle(timeout)
 
+    def close(self) -> None:
+        """Write the queued frames, then end the writer thread."""
+        self.folder.close()
+
     # -- the frame path ----------------------------------------------------------------
     def __call__(self, frame: Frame) -> dict[str, Any]:
         self.last_score = frame_score(frame.data["confidence"], self.statistic, self.quantile)
