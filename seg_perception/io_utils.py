@@ -3,6 +3,7 @@ digests and YAML files read with one-line errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -10,9 +11,18 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["atomic_write", "write_json", "file_sha256", "read_yaml", "read_config_mapping"]
+__all__ = [
+    "atomic_write",
+    "write_json",
+    "file_sha256",
+    "read_yaml",
+    "read_config_mapping",
+    "load_config",
+]
+
+ConfigT = TypeVar("ConfigT")
 
 
 @contextmanager
@@ -83,3 +93,16 @@ def read_config_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, An
     merged = read_config_mapping(path.parent / base, (*seen, path.resolve()))
     merged.update(data)
     return merged
+
+
+def load_config(config_class: type[ConfigT], path: str | os.PathLike, **overrides: Any) -> ConfigT:
+    """Read a YAML config into a dataclass; unknown keys are an error, ``overrides``
+    (not None) win. A ``base: other.yaml`` key (relative to the file) starts from that
+    file's keys."""
+    data = read_config_mapping(Path(path))
+    known = {f.name for f in dataclasses.fields(config_class)}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"{path}: unknown config keys {', '.join(sorted(unknown))}")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return config_class(**data)

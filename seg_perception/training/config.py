@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ..classes import CAMVID
-from ..io_utils import read_config_mapping
+from ..io_utils import load_config
 
-__all__ = ["TrainConfig", "load_config", "load_train_config", "read_config_mapping"]
-
-ConfigT = TypeVar("ConfigT")
+__all__ = ["TrainConfig", "load_train_config"]
 
 
 @dataclass
@@ -90,19 +86,6 @@ class TrainConfig:
             raise ValueError(f"ignore_classes: not CamVid classes: {', '.join(sorted(unknown))}")
         if self.loss == "weighted_ce" and self.class_weighting == "none":
             raise ValueError("loss weighted_ce needs class_weighting median_frequency or enet")
-
-
-def load_config(config_class: type[ConfigT], path: str | os.PathLike, **overrides: Any) -> ConfigT:
-    """Read a YAML config into a dataclass; unknown keys are an error, ``overrides``
-    (not None) win. A ``base: other.yaml`` key (relative to the file) starts from that
-    file's keys."""
-    data = read_config_mapping(Path(path))
-    known = {f.name for f in dataclasses.fields(config_class)}
-    unknown = set(data) - known
-    if unknown:
-        raise ValueError(f"{path}: unknown config keys {', '.join(sorted(unknown))}")
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    return config_class(**data)
 
 
 def load_train_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import load_config
+from ..io_utils import load_config
 
 __all__ = ["InstanceTrainConfig", "load_instance_config"]
 
@@ -46,5 +46,5 @@ class InstanceTrainConfig:
 
 
 def load_instance_config(path: str | os.PathLike, **overrides: Any) -> InstanceTrainConfig:
-    """Read an instance training config (see ``training.config.load_config``)."""
+    """Read an instance training config (see ``io_utils.load_config``)."""
     return load_config(InstanceTrainConfig, path, **overrides)

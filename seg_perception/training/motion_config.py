@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..io_utils import load_config
 from ..motion import DIS_PRESETS, FLOW_METHODS
-from .config import load_config
 from .davis_folds import check_folds, fold_sequences
 
 __all__ = ["MotionTrainConfig", "load_motion_config"]
@@ -60,5 +60,5 @@ class MotionTrainConfig:
 
 
 def load_motion_config(path: str | os.PathLike, **overrides: Any) -> MotionTrainConfig:
-    """Read a motion training config (see ``training.config.load_config``)."""
+    """Read a motion training config (see ``io_utils.load_config``)."""
     return load_config(MotionTrainConfig, path, **overrides)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import load_config
+from ..io_utils import load_config
 
 __all__ = ["PolicyTrainConfig", "load_policy_config"]
 
@@ -39,5 +39,5 @@ class PolicyTrainConfig:
 
 
 def load_policy_config(path: str | os.PathLike, **overrides: Any) -> PolicyTrainConfig:
-    """Read a policy training config (see ``training.config.load_config``)."""
+    """Read a policy training config (see ``io_utils.load_config``)."""
     return load_config(PolicyTrainConfig, path, **overrides)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .config import load_config
+from ..io_utils import load_config
 from .davis_folds import check_folds, fold_sequences
 
 __all__ = ["VOSParentConfig", "load_vos_parent_config"]
@@ -49,5 +49,5 @@ class VOSParentConfig:
 
 
 def load_vos_parent_config(path: str | os.PathLike, **overrides) -> VOSParentConfig:
-    """Read a VOS parent config (see ``training.config.load_config``)."""
+    """Read a VOS parent config (see ``io_utils.load_config``)."""
     return load_config(VOSParentConfig, path, **overrides)

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..data.transforms import TrainTransform
+from ..io_utils import load_config
 from ..refine.dense_crf import CRFParams, DenseCRF
 from .foreground_loss import masked_foreground_loss
 from .foreground_net import freeze_batchnorm, freeze_early_stages, network_input
@@ -103,8 +104,6 @@ class OnlineParams:
 
 def load_online_params(path: str | os.PathLike, **overrides: Any) -> OnlineParams:
     """Read ``OnlineParams`` from YAML (config/vos/osvos.yaml, onavos.yaml)."""
-    from ..training.config import load_config
-
     return load_config(OnlineParams, path, **overrides)
 
 
