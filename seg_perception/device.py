@@ -7,8 +7,11 @@ import torch
 __all__ = ["select_device"]
 
 
-def select_device(requested: str = "auto") -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
+def select_device(requested: str | torch.device = "auto") -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error; a
+    ``torch.device`` (already chosen) is returned as it is."""
+    if isinstance(requested, torch.device):
+        return requested
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(requested)

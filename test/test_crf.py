@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from seg_perception.cli import main as cli_main
-from seg_perception.frame_pipeline import build_frame_pipeline
 from seg_perception.node_params import SegmentationParams
 from seg_perception.parameters import ParameterError
 from seg_perception.refine.dense_crf import CRFParams, CRFUnavailable, DenseCRF, require_dense_crf
 from seg_perception.stages.base import Frame
+from seg_perception.stages.build import build_frame_pipeline
 from seg_perception.stages.crf import CRFStage
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")

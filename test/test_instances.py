@@ -183,10 +183,10 @@ def test_bag_eval_writes_the_instance_topics(tmp_path):
     from seg_perception.bags.bag_writer import BagWriter
     from seg_perception.bags.image_messages import IMAGE_TYPE, Stamp
     from seg_perception.data.camvid import read_rgb
-    from seg_perception.frame_pipeline import FramePipeline
     from seg_perception.image_codec import encode_raw
     from seg_perception.instances.stage import InstanceStage
     from seg_perception.pipeline import SegmentationPipeline
+    from seg_perception.stages.frame_pipeline import FramePipeline
     from seg_perception.stages.instances import InstanceOutputsStage
 
     frame = Path(seg_perception.__file__).parent / "samples/camvid/images/Seq05VD_f00000.jpg"

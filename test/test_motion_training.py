@@ -249,8 +249,8 @@ def test_motion_crf_parameter_puts_the_crf_in_the_frame_pipeline(
 ) -> None:
     """``use_flow`` + ``motion_crf``: the node's frame pipeline refines ``~/motion`` with
     the CRF (timed as ``motion_crf``) and its mask differs from the plain one on a real frame."""
-    from seg_perception.frame_pipeline import build_frame_pipeline
     from seg_perception.node_params import SegmentationParams
+    from seg_perception.stages.build import build_frame_pipeline
 
     monkeypatch.setenv("SEG_PERCEPTION_CACHE", str(tmp_path))
     sequence = load_sequence(davis_root, "camel")

@@ -111,8 +111,8 @@ def test_osvos_with_the_dense_crf(parent: torch.nn.Module) -> None:
     probability = segmenter.segment(later)
     assert probability.shape == (96, 128) and 0.0 <= probability.min() <= probability.max() <= 1.0
     assert region_j(upsample_probability(probability, truth.shape) > 0.5, truth) > 0.6
-    with pytest.raises(ValueError, match="crf_widths"):
-        OnlineParams(crf=True, crf_appearance_srgb=0.0)
+    with pytest.raises(ValueError, match=r"invalid CRF kernel value\(s\): appearance_srgb"):
+        OnlineParams(crf=True, crf_kernel={"appearance_srgb": 0.0})
 
 
 def test_init_rejects_bad_targets(parent: torch.nn.Module) -> None:

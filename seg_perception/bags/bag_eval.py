@@ -28,11 +28,11 @@ import numpy as np
 from tqdm import tqdm
 
 from ..evaluation.metrics import ConfusionMatrix
-from ..frame_pipeline import FramePipeline
 from ..image_codec import encode_raw
 from ..latency_stats import LatencyStats
 from ..pipeline import SegmentationPipeline
 from ..stages.base import JSON, Output
+from ..stages.frame_pipeline import FramePipeline
 from .bag_reader import BagReader, read_labels
 from .bag_writer import BagWriter
 from .image_messages import FRAME_ERRORS, IMAGE_TYPE, IMAGE_TYPES, BagError, Stamp, message_to_rgb

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
@@ -29,29 +30,69 @@ __all__ = [
     "model_keyword_names",
 ]
 
-_DECODERS: dict[str, tuple[Callable[..., nn.Module], str, bool]] = {
-    # name: (decoder class, default encoder, needs a dilated encoder)
-    "fcn8s": (FCN8s, "resnet18", False),
-    "unet": (UNet, "resnet18", False),
-    "deeplabv3plus": (DeepLabV3Plus, "mobilenet_v3_large", True),
-    "lraspp": (LRASPP, "mobilenet_v3_large", True),
-}
-MODEL_NAMES = tuple(_DECODERS)
-DEFAULT_ENCODERS = {name: spec[1] for name, spec in _DECODERS.items()}
+
+@dataclass(frozen=True)
+class _Model:
+    """A model of the table: the class its keyword arguments are read from, how to build
+    it, the keywords of ``build_model`` it takes, its default encoder; ``video``: it takes
+    (image, flow), not one image."""
+
+    network: type[nn.Module]
+    build: Callable[..., nn.Module]
+    keywords: frozenset[str]
+    default_encoder: str | None = None
+    video: bool = False
+
+
+def _image_model(decoder: type[nn.Module], default_encoder: str, dilate: bool) -> _Model:
+    """A decoder over an encoder backbone (``dilate``: its default for the last stages)."""
+
+    def build(num_classes, encoder, in_channels, dilated, pretrained, **decoder_kwargs):
+        backbone = build_encoder(
+            encoder or default_encoder,
+            dilated=dilate if dilated is None else dilated,
+            in_channels=in_channels,
+            pretrained=pretrained,
+        )
+        return decoder(backbone, num_classes, **decoder_kwargs)
+
+    return _Model(
+        decoder, build, frozenset({"encoder", "in_channels", "dilated"}), default_encoder
+    )
+
+
+def _build_two_stream(num_classes, encoder, in_channels, dilated, pretrained, **kwargs):
+    if encoder is not None or in_channels != 3:
+        raise ValueError("two_stream takes appearance_encoder/motion_encoder instead")
+    if dilated is not None:
+        kwargs["dilated"] = dilated
+    return TwoStreamSegmenter(num_classes, pretrained=pretrained, **kwargs)
+
+
 TWO_STREAM = "two_stream"  # video model: forward(image, flow), see two_stream.py
+_MODELS: dict[str, _Model] = {
+    "fcn8s": _image_model(FCN8s, "resnet18", dilate=False),
+    "unet": _image_model(UNet, "resnet18", dilate=False),
+    "deeplabv3plus": _image_model(DeepLabV3Plus, "mobilenet_v3_large", dilate=True),
+    "lraspp": _image_model(LRASPP, "mobilenet_v3_large", dilate=True),
+    TWO_STREAM: _Model(TwoStreamSegmenter, _build_two_stream, frozenset(), video=True),
+}
+MODEL_NAMES = tuple(name for name, model in _MODELS.items() if not model.video)  # one image in
+DEFAULT_ENCODERS = {name: _MODELS[name].default_encoder for name in MODEL_NAMES}
+
+
+def _model(name: str) -> _Model:
+    if name not in _MODELS:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
+    return _MODELS[name]
 
 
 def model_keyword_names(name: str) -> set[str]:
     """The keyword arguments ``build_model(name, ...)`` accepts besides ``pretrained``
     (what a checkpoint's ``model_kwargs`` may hold)."""
-    if name == TWO_STREAM:
-        decoder_class, common = TwoStreamSegmenter, set()
-    elif name in _DECODERS:
-        decoder_class, common = _DECODERS[name][0], {"encoder", "in_channels", "dilated"}
-    else:
-        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
-    own = inspect.signature(decoder_class.__init__).parameters
-    return common | (set(own) - {"self", "encoder", "num_classes", "pretrained"})
+    model = _model(name)
+    own = inspect.signature(model.network.__init__).parameters
+    return set(model.keywords) | (set(own) - {"self", "encoder", "num_classes", "pretrained"})
 
 
 def build_model(
@@ -78,21 +119,7 @@ def build_model(
             A checkpoint carries all weights, so loading one never needs this.
         **decoder_kwargs: passed to the decoder (e.g. ``aspp_channels``).
     """
-    if name == TWO_STREAM:
-        if encoder is not None or in_channels != 3:
-            raise ValueError("two_stream takes appearance_encoder/motion_encoder instead")
-        if dilated is not None:
-            decoder_kwargs["dilated"] = dilated
-        return TwoStreamSegmenter(num_classes, pretrained=pretrained, **decoder_kwargs)
-    if name not in _DECODERS:
-        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
+    model = _model(name)
     if num_classes < 1:
         raise ValueError(f"num_classes must be positive, got {num_classes}")
-    decoder_class, default_encoder, default_dilated = _DECODERS[name]
-    backbone = build_encoder(
-        encoder or default_encoder,
-        dilated=default_dilated if dilated is None else dilated,
-        in_channels=in_channels,
-        pretrained=pretrained,
-    )
-    return decoder_class(backbone, num_classes, **decoder_kwargs)
+    return model.build(num_classes, encoder, in_channels, dilated, pretrained, **decoder_kwargs)

@@ -27,7 +27,9 @@ from ..fewshot.adaptive_proxies import AdaptiveProxies
 from ..fewshot.cancellation import TeachingCancelled
 from ..fewshot.class_teacher import ClassTeacher
 from ..fewshot.imprint import SupportError
-from ..frame_pipeline import FramePipeline, checkpoint_of, segmentation_for
+from ..inference.backends import BackendChoice
+from ..stages.build import checkpoint_of, segmentation_for
+from ..stages.frame_pipeline import FramePipeline
 from .ros_image import array_to_image_msg
 
 __all__ = ["ClassServices", "class_list_json"]
@@ -106,8 +108,18 @@ class ClassServices:
         )
 
     def _use(self, model, classes: ClassSet) -> None:
-        keeps = self.frames.segmentation.keeps_probabilities
-        segmentation = segmentation_for(model, classes, self.params, probabilities=keeps)
+        """Segment with ``model`` from the next frame on, on the running network's device
+        and backend."""
+        running = self.frames.segmentation
+        backend = BackendChoice(running.network.backend, "the node's backend")
+        segmentation = segmentation_for(
+            model,
+            classes,
+            self.params,
+            running.device,
+            backend,
+            probabilities=running.keeps_probabilities,
+        )
         self.frames.replace_segmentation(segmentation)
 
     def _on_sync(self, request: Trigger.Request, response: Trigger.Response):

@@ -19,10 +19,11 @@ from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
 
-from ..frame_pipeline import FramePipeline, build_frame_pipeline
 from ..image_codec import compressed_msg_to_rgb, image_msg_to_rgb
 from ..latest_worker import LatestOnlyWorker
 from ..stages.base import JSON, Output
+from ..stages.build import build_frame_pipeline
+from ..stages.frame_pipeline import FramePipeline
 from .class_services import ClassServices
 from .diagnostics import diagnostic_array
 from .qos import image_publisher_qos, image_subscription_qos

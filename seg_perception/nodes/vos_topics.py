@@ -24,8 +24,8 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 
-from ..frame_pipeline import FramePipeline
 from ..image_codec import ImageDecodeError, decode_raw, raw_image_of
+from ..stages.frame_pipeline import FramePipeline
 from ..vos.frame_buffer import FrameBuffer, VOSInitError
 from ..vos.target_tracker import TargetTracker
 from .ros_image import stamp_key

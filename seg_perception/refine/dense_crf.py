@@ -10,11 +10,18 @@ when a CRF is built.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-__all__ = ["CRFParams", "CRFUnavailable", "DenseCRF", "require_dense_crf", "PYDENSECRF_PIP"]
+__all__ = [
+    "CRFParams",
+    "crf_params_from",
+    "CRFUnavailable",
+    "DenseCRF",
+    "require_dense_crf",
+    "PYDENSECRF_PIP",
+]
 
 PYDENSECRF_PIP = "pip install pydensecrf2==1.1"
 _PROBABILITY_FLOOR = 1e-6  # -log(p) stays finite where the network is sure
@@ -44,8 +51,29 @@ class CRFParams:
     appearance_sxy: float = 50.0
     appearance_srgb: float = 3.0
 
+    def __post_init__(self) -> None:
+        checks = {
+            "iterations": self.iterations >= 1,
+            "smoothness_weight": self.smoothness_weight >= 0,
+            "appearance_weight": self.appearance_weight >= 0,
+            "smoothness_sxy": self.smoothness_sxy > 0,
+            "appearance_sxy": self.appearance_sxy > 0,
+            "appearance_srgb": self.appearance_srgb > 0,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid CRF kernel value(s): {', '.join(bad)}")
+
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
+
+
+def crf_params_from(values: dict[str, float]) -> CRFParams:
+    """``CRFParams`` from a mapping (a YAML block); unknown keys are an error."""
+    unknown = set(values) - {f.name for f in fields(CRFParams)}
+    if unknown:
+        raise ValueError(f"unknown CRF kernel key(s): {', '.join(sorted(unknown))}")
+    return CRFParams(**values)
 
 
 def require_dense_crf():

@@ -3,7 +3,7 @@
 A stage is a small callable with one job. It reads the camera frame and arrays earlier
 stages produced (``consumes``), and returns the arrays it produces (``produces``); those
 named in ``outputs`` are published by the node and written by ``bag-eval``, under
-``~/<topic>``. The pipeline (``frame_pipeline.FramePipeline``) orders, times and
+``~/<topic>``. The pipeline (``stages.frame_pipeline.FramePipeline``) orders, times and
 error-counts stages; a stage never times itself (it may add finer sub-timings to
 ``frame.timings_ms``).
 """
@@ -15,12 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+import torch
 
 from ..classes import ClassSet
+from ..inference.backends import BackendChoice
 from ..parameters import ParamSpec
 
 __all__ = ["Frame", "Output", "Stage", "StageSpec", "BuildContext", "JSON"]
 
+CPU = torch.device("cpu")
+TORCH = BackendChoice("torch", "default")
 JSON = "json"  # an output that is a JSON document (std_msgs/String), not an image
 
 
@@ -82,9 +86,10 @@ class BuildContext:
     """What building a stage may use besides its parameters."""
 
     classes: ClassSet
-    device: str = "auto"
+    device: torch.device = CPU  # chosen once for every network
     log: Callable[[str], None] = print  # one-line notes (the node routes them to its logger)
     warn: Callable[[str], None] = print  # one-line warnings (the node's logger at WARN)
+    backend: BackendChoice = TORCH  # the requested backend, resolved once
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,8 @@ class StageSpec:
             empty (the checkpoint's classes, known once it is loaded).
         refines: the stage rewrites the segmentation (``labels``, ``confidence``), so it
             runs right after it, before the overlay and the other optional stages.
+        offline: ``bag-eval`` can run it (its parameters become options there); False
+            for a stage that needs live topics (the VOS target mask sent to the node).
     """
 
     name: str
@@ -108,3 +115,4 @@ class StageSpec:
     build: Callable[[Any, BuildContext], Stage | None]
     validate: Callable[[Any, ClassSet | None], None] | None = None
     refines: bool = False
+    offline: bool = True

@@ -7,8 +7,7 @@ from typing import Any
 import torch
 
 from ..checkpoint import MOTION_CHECKPOINTS
-from ..device import select_device
-from ..inference.backends import choose_backend, compile_network
+from ..inference.backends import compile_network
 from ..inference.onnx_cache import cached_onnx, file_sha256
 from ..motion import DIS_PRESETS, FLOW_METHODS
 from ..motion_pipeline import MotionPipeline, load_motion_model, motion_outputs
@@ -64,7 +63,7 @@ def _build(params: Any, context: BuildContext) -> MotionStage | None:
             f"computes {params.flow_method}/{params.flow_preset}"
         )
     width, height = payload["input_size"]
-    choice = choose_backend(params.inference_backend, select_device(context.device))
+    choice = context.backend
     network = compile_network(
         model,
         choice.name,
@@ -77,7 +76,7 @@ def _build(params: Any, context: BuildContext) -> MotionStage | None:
             "motion",
             file_sha256(path),
         )[0],
-        select_device(context.device),
+        context.device,
         params.num_threads,
     )
     # CRFUnavailable (one line) without pydensecrf2; the kernel is refine's crf_* one

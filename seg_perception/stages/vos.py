@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from ..checkpoint import VOS_PARENT_CHECKPOINTS
-from ..device import select_device
 from ..package_files import config_file
 from ..parameters import ParamSpec
 from ..vos.foreground_net import load_vos_parent
@@ -56,8 +55,7 @@ def _build(params: Any, context: BuildContext) -> VOSStage | None:
         crf=params.vos_crf,
     )
     context.log(f"video objects: {params.vos_method} on {path}; send a mask on ~/vos/init")
-    device = str(select_device(context.device))
-    return VOSStage(TargetTracker(parent, online, device, context.log))
+    return VOSStage(TargetTracker(parent, online, str(context.device), context.log))
 
 
 VOS_STAGE = StageSpec(
@@ -102,4 +100,5 @@ VOS_STAGE = StageSpec(
         ),
     ),
     _build,
+    offline=False,  # the target's mask is sent to the running node on ~/vos/init
 )

@@ -4,7 +4,8 @@ Runs the node's pipeline (default: the bundled checkpoint) over an image topic o
 rosbag2 (folder, ``.db3``, ``.mcap``) or ROS 1 bag; scores it against a mono8
 class-id label topic; writes ``labels``/``overlay``/``confidence`` to an MCAP bag
 stamped like the inputs, and the report (frames, IoU, latency, fps) as JSON. With
-``--use-flow`` it also writes ``motion``/``flow``, as the node does with ``use_flow``.
+``--use-flow`` it also writes ``motion``/``flow``, as the node does with ``use_flow``:
+every optional stage's parameter is an option of the same name (``stages.registry``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import sys
 from pathlib import Path
 
 from ..bags.bag_eval import DEFAULT_PREFIX
+from ..stages.registry import OPTIONAL_STAGES
 from .arg_types import thread_count, unit_float
-from .refine_args import add_refine_arguments
+from .stage_args import add_stage_arguments, stage_param_values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,21 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label-topic", help="mono8 class-id Image topic, stamped like images")
     parser.add_argument("--checkpoint", default="", help="checkpoint (default: the bundled one)")
     parser.add_argument(
-        "--use-flow", action="store_true", help="also write motion and flow (two-stream model)"
-    )
-    parser.add_argument(
-        "--motion-checkpoint", default="", help="two-stream checkpoint (default: the bundled one)"
-    )
-    parser.add_argument(
-        "--instance-mode",
-        choices=("off", "fast", "maskrcnn"),
-        default="off",
-        help="also write instances/{ids,overlay,detections}, as the node does",
-    )
-    parser.add_argument(
-        "--instance-checkpoint", default="", help="Mask R-CNN checkpoint (default: bundled)"
-    )
-    parser.add_argument(
         "--backend",
         choices=("auto", "torch", "onnxruntime", "openvino"),
         default="auto",
@@ -48,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--precision", choices=("fp32", "int8"), default="fp32")
     parser.add_argument("--int8-model", default="", help="INT8 ONNX model (int8 precision)")
-    add_refine_arguments(parser)
+    add_stage_arguments(parser, OPTIONAL_STAGES)
     parser.add_argument("--out", help="output bag: OUT.mcap, or a folder for a rosbag2 MCAP bag")
     parser.add_argument(
         "--json", default="out/bag_eval/metrics.json", help="report file (default: %(default)s)"
@@ -72,8 +59,8 @@ def _frame_pipeline(checkpoint: Path, args: argparse.Namespace):
     import torch
 
     from ..checkpoint import checkpoint_classes, load_checkpoint
-    from ..frame_pipeline import build_frame_pipeline
     from ..node_params import SegmentationParams
+    from ..stages.build import build_frame_pipeline
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -89,12 +76,7 @@ def _frame_pipeline(checkpoint: Path, args: argparse.Namespace):
         inference_precision=args.precision,
         int8_model=args.int8_model,
         num_threads=args.threads,
-        use_flow=args.use_flow,
-        motion_checkpoint=args.motion_checkpoint,
-        instance_mode=args.instance_mode,
-        instance_checkpoint=args.instance_checkpoint,
-        refine=args.refine,
-        **{name: getattr(args, name) for name in SegmentationParams.names() if "crf_" in name},
+        **stage_param_values(args, OPTIONAL_STAGES),
     )
     params.validate()
     frames, _ = build_frame_pipeline(

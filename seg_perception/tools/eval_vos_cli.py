@@ -8,6 +8,7 @@ per sequence and mean, fine-tuning seconds, ms per frame) and ``<out>/frames.png
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from ..checkpoint import VOS_PARENT_CHECKPOINTS
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     report = {
         "method": args.method,
         "config": str(config),
-        "params": {k: getattr(params, k) for k in params.__dataclass_fields__},
+        "params": dataclasses.asdict(params),
         "data_root": str(data_root),
         "sequences": sequences,
         "frame_limit": args.frame_limit,

@@ -13,7 +13,7 @@ import copy
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -23,7 +23,7 @@ from torch import nn
 
 from ..data.transforms import TrainTransform
 from ..io_utils import load_config
-from ..refine.dense_crf import CRFParams, DenseCRF
+from ..refine.dense_crf import CRFParams, DenseCRF, crf_params_from
 from .foreground_loss import masked_foreground_loss
 from .foreground_net import freeze_batchnorm, freeze_early_stages, network_input
 from .online_targets import online_targets
@@ -55,27 +55,14 @@ class OnlineParams:
     # dense CRF over (background, object) and the frame at the network size: sharper
     # edges along colour boundaries (refine/dense_crf.py; needs pydensecrf2)
     crf: bool = False
-    crf_iterations: int = 5
-    crf_smoothness_weight: float = 3.0
-    crf_smoothness_sxy: float = 3.0
-    crf_appearance_weight: float = 5.0
-    crf_appearance_sxy: float = 50.0
-    crf_appearance_srgb: float = 3.0
+    crf_kernel: CRFParams = field(default_factory=CRFParams)  # YAML: a mapping of its fields
     seed: int = 0
-
-    def crf_params(self) -> CRFParams:
-        return CRFParams(
-            self.crf_iterations,
-            self.crf_smoothness_weight,
-            self.crf_smoothness_sxy,
-            self.crf_appearance_weight,
-            self.crf_appearance_sxy,
-            self.crf_appearance_srgb,
-        )
 
     def __post_init__(self) -> None:
         for name in ("input_size", "scale_range"):  # YAML gives lists
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        if isinstance(self.crf_kernel, dict):  # YAML gives a mapping
+            object.__setattr__(self, "crf_kernel", crf_params_from(self.crf_kernel))
         checks = {
             "finetune_steps": self.finetune_steps >= 0,
             "finetune_lr": self.finetune_lr > 0,
@@ -90,12 +77,6 @@ class OnlineParams:
             "negative_distance": 0 < self.negative_distance < 1,
             "input_size": min(self.input_size) >= 32,
             "scale_range": 0 < self.scale_range[0] <= self.scale_range[1],
-            "crf_iterations": self.crf_iterations >= 1,
-            "crf_weights": min(self.crf_smoothness_weight, self.crf_appearance_weight) >= 0,
-            "crf_widths": min(
-                self.crf_smoothness_sxy, self.crf_appearance_sxy, self.crf_appearance_srgb
-            )
-            > 0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -132,7 +113,7 @@ class VideoObjectSegmenter:
             params.color_jitter,
             rng=np.random.default_rng(params.seed),
         )
-        self._crf = DenseCRF(params.crf_params()) if params.crf else None
+        self._crf = DenseCRF(params.crf_kernel) if params.crf else None
         self._examples: list[tuple[np.ndarray, np.ndarray]] = []  # (frame, labels)
         self._pick = np.random.default_rng(params.seed + 1)  # which example, when several
         self._last_mask: np.ndarray | None = None

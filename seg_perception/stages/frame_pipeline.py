@@ -19,39 +19,18 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .checkpoint import (
-    DEFAULT_CHECKPOINT,
-    FEWSHOT_CHECKPOINT,
-    CheckpointError,
-    checkpoint_classes,
-    int8_model_for,
-    load_model,
-)
-from .classes import CAMVID, ClassSet
-from .device import select_device
-from .image_codec import ImageDecodeError
-from .inference.backends import BackendChoice, choose_backend
-from .inference.onnx_cache import file_sha256
-from .inference.segmentation_network import segmentation_network
-from .latency_stats import LatencyStats
-from .models import build_model
-from .pipeline import SegmentationPipeline
-from .stages.base import BuildContext, Frame, Output, Stage
-from .stages.registry import OPTIONAL_STAGES
-from .stages.segment import OverlayStage, SegmentStage
+from ..classes import ClassSet
+from ..image_codec import ImageDecodeError
+from ..latency_stats import LatencyStats
+from ..pipeline import SegmentationPipeline
+from .base import Frame, Output, Stage
+from .segment import OverlayStage, SegmentStage
 
-__all__ = [
-    "FramePipeline",
-    "FrameOutcome",
-    "FrameRejected",
-    "build_frame_pipeline",
-    "segmentation_for",
-]
+__all__ = ["FramePipeline", "FrameOutcome", "FrameRejected"]
 
 Sink = Callable[[Frame, list[tuple[Output, Any]]], None]
 _SEGMENTATION_PART = ("decode", "segment", "overlay")
@@ -231,112 +210,3 @@ class FramePipeline:
             self.counts[status] += 1
             self.last_problem, self.last_problem_at = reason, time.monotonic()
         return FrameOutcome(status, reason=reason)
-
-
-def checkpoint_of(params: Any) -> str:
-    """``params.checkpoint``, else the bundled default: the few-shot base model when
-    ``fewshot_support_dir`` is set (it needs cosine classifiers), else the CamVid one."""
-    if params.checkpoint:
-        return params.checkpoint
-    return str(FEWSHOT_CHECKPOINT if params.fewshot_support_dir else DEFAULT_CHECKPOINT)
-
-
-def node_classes(params: Any) -> ClassSet:
-    """The configured classes; the checkpoint's in few-shot mode (taught classes are not
-    parameters), for an empty ``class_names`` or while ``class_names`` and ``palette``
-    keep their defaults (so a checkpoint taught with ``imprint`` starts as it is);
-    CamVid's for an untrained model."""
-    classes = None if params.fewshot_support_dir else params.classes()
-    if classes is not None and classes != CAMVID:
-        return classes
-    if params.checkpoint or params.model == "lraspp":
-        return checkpoint_classes(checkpoint_of(params))
-    return CAMVID
-
-
-def load_segmentation(params: Any, classes: ClassSet, log: Callable[[str], None]):
-    """The node's network: its checkpoint, or (no checkpoint, not lraspp) random weights.
-
-    Returns ``(model, checkpoint path or None)``.
-    """
-    if params.checkpoint or params.model == "lraspp":
-        path = checkpoint_of(params)
-        model, payload = load_model(path, expected_classes=classes)
-        if payload["model_name"] != params.model:
-            raise CheckpointError(
-                f"checkpoint {path} holds a {payload['model_name']!r} model but parameter "
-                f"model is {params.model!r}"
-            )
-        log(f"loaded checkpoint {path}")
-        return model, Path(path)
-    log(
-        f"no checkpoint given for model {params.model!r}: running it UNTRAINED "
-        "(random weights); set the 'checkpoint' parameter"
-    )
-    return build_model(params.model, classes.num_classes), None
-
-
-def build_segmentation(
-    params: Any, classes: ClassSet, log: Callable[[str], None], probabilities: bool = False
-) -> tuple[SegmentationPipeline, bool]:
-    """The segmentation pipeline of ``params`` on the backend they ask for (logged with
-    the reason), and whether its network is trained. ``probabilities``: it also returns
-    the softmax (a refining stage needs it)."""
-    model, checkpoint = load_segmentation(params, classes, log)
-    choice = choose_backend(params.inference_backend, select_device(params.device))
-    if checkpoint is None and params.inference_backend == "auto":
-        choice = BackendChoice("torch", "untrained model: nothing worth exporting")
-    int8_model = int8_model_for(params.inference_precision, params.int8_model, checkpoint)
-    precision = f"INT8 ({int8_model})" if int8_model else "FP32"
-    log(f"inference backend {choice.name} ({choice.reason}), {precision}")
-    source = file_sha256(checkpoint) if checkpoint else None
-    pipeline = segmentation_for(model, classes, params, choice, source, int8_model, probabilities)
-    return pipeline, checkpoint is not None
-
-
-def segmentation_for(
-    model: Any,
-    classes: ClassSet,
-    params: Any,
-    choice: BackendChoice | None = None,
-    source_sha256: str | None = None,
-    int8_model: Any = None,
-    probabilities: bool = False,
-) -> SegmentationPipeline:
-    """``model`` (e.g. with taught classes) as the segmentation of ``params``: its
-    backend (default: the one ``params`` ask for), input size and confidence stride.
-    An ONNX export is keyed by ``source_sha256``, else by the weights' own digest."""
-    device = select_device(params.device)
-    choice = choice or choose_backend(params.inference_backend, device)
-    size = (params.input_width, params.input_height)
-    network = segmentation_network(
-        model,
-        size,
-        choice,
-        device,
-        source_sha256,
-        params.num_threads,
-        int8_model,
-        params.confidence_stride,
-        probabilities,
-    )
-    return SegmentationPipeline(
-        model, classes, size, params.device, params.confidence_stride, network, probabilities
-    )
-
-
-def build_frame_pipeline(
-    params: Any, log: Callable[[str], None] = print, warn: Callable[[str], None] = print
-) -> tuple[FramePipeline, bool]:
-    """The pipeline ``params`` (``SegmentationParams``) ask for, and whether its network
-    is trained. Optional stages come from ``stages.registry``; ``log`` and ``warn`` take
-    their one-line notes and warnings."""
-    classes = node_classes(params)
-    context = BuildContext(classes, params.device, log, warn)
-    built = [(spec, spec.build(params, context)) for spec in OPTIONAL_STAGES]
-    refiners = [stage for spec, stage in built if stage and spec.refines]
-    stages = [stage for spec, stage in built if stage and not spec.refines]
-    needs_probabilities = any("probabilities" in s.consumes for s in refiners + stages)
-    segmentation, trained = build_segmentation(params, classes, log, needs_probabilities)
-    pipeline = FramePipeline(segmentation, stages, params.overlay_alpha, refiners)
-    return pipeline, trained
