@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import argparse
 
-from .arg_types import positive_int
 from .dataset_args import add_dataset_arguments
+from .train_args import add_training_flags, config_overrides, report_checkpoint
+
+INIT_HELP = "start from this checkpoint (or 'bundled'): overrides init_checkpoint"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="training YAML (config/train/*.yaml)")
+    add_training_flags(parser, ("--config", {"help": "training YAML (config/train/*.yaml)"}))
     add_dataset_arguments(parser)
-    parser.add_argument(
-        "--init", help="start from this checkpoint (or 'bundled'): overrides init_checkpoint"
+    add_training_flags(
+        parser,
+        ("--init", {"help": INIT_HELP}),
+        ("--resume", {"help": "continue from OUT_DIR/last.pt"}),
+        "--out-dir",
+        "--epochs",
+        "--device",
     )
-    parser.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
-    parser.add_argument("--out-dir", help="override the config's out_dir")
-    parser.add_argument("--epochs", type=positive_int, help="override the config's epochs")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,14 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from ..training.config import load_train_config
     from ..training.train_segmentation import train
 
-    config = load_train_config(
-        args.config,
-        out_dir=args.out_dir,
-        epochs=args.epochs,
-        data=args.data,
-        init_checkpoint=args.init,
-    )
+    overrides = config_overrides(args, "out_dir", "epochs", "data")
+    config = load_train_config(args.config, init_checkpoint=args.init, **overrides)
     data = open_labelled_data(args.data_root, config.data)
     best = train(config, data, resume=args.resume, device=args.device)
-    print(f"best checkpoint: {best}")
-    return 0
+    return report_checkpoint(best, "best")

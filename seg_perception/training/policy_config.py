@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..io_utils import load_config
+from .run_config import RunConfig
 
 __all__ = ["PolicyTrainConfig", "load_policy_config"]
 
 
 @dataclass
-class PolicyTrainConfig:
+class PolicyTrainConfig(RunConfig):
     """loss = L_policy + seg_weight * L_seg (pixel-wise cross entropy)."""
 
     demos: list[str] = field(default_factory=list)  # .npz files (record-demos, bag-demos)
@@ -23,10 +22,6 @@ class PolicyTrainConfig:
     epochs: int = 6
     batch_size: int = 64
     lr: float = 1e-3
-    weight_decay: float = 1e-4
-    seed: int = 0
-    threads: int = 0
-    time_budget_minutes: float = 0.0
     out_dir: str = "runs/driving/policy"
 
     def __post_init__(self) -> None:
@@ -34,10 +29,7 @@ class PolicyTrainConfig:
             raise ValueError(f"seg_weight must be >= 0, got {self.seg_weight}")
         if self.frame_stride < 1:
             raise ValueError(f"frame_stride must be >= 1, got {self.frame_stride}")
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise ValueError("epochs, batch_size and lr must be positive")
+        super().__post_init__()
 
 
-def load_policy_config(path: str | os.PathLike, **overrides: Any) -> PolicyTrainConfig:
-    """Read a policy training config (see ``io_utils.load_config``)."""
-    return load_config(PolicyTrainConfig, path, **overrides)
+load_policy_config = PolicyTrainConfig.load

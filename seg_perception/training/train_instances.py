@@ -8,20 +8,21 @@ the result, scored on test by ``eval-instances``.
 from __future__ import annotations
 
 import dataclasses
-import math
-import time
+from functools import partial
 from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..checkpoint import MOBILENET_CHECKPOINT, load_checkpoint, save_checkpoint
+from ..checkpoint import MOBILENET_CHECKPOINT, load_checkpoint
 from ..classes import CAMVID
 from ..instances.dataset import CamVidInstances, collate_detection
 from ..instances.maskrcnn import MASKRCNN, build_maskrcnn, load_encoder_into_backbone
+from .epoch_loop import EpochRun, run_epochs
 from .instance_config import InstanceTrainConfig
-from .run_state import finish_epoch, resume_from, start_run
+from .run_state import start_run
+from .schedules import warmup_cosine
 
 __all__ = ["train_instances"]
 
@@ -39,23 +40,11 @@ def _payload(config: InstanceTrainConfig, model: torch.nn.Module) -> dict:
     }
 
 
-def _lr_factor(config: InstanceTrainConfig, total_steps: int):
-    def factor(step: int) -> float:
-        if step < config.warmup_steps:
-            return (step + 1) / config.warmup_steps
-        progress = (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps)
-        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-
-    return factor
-
-
 def train_instances(
     config: InstanceTrainConfig, data_root: Path, resume: bool = False, device: str = "auto"
 ) -> Path:
     """Run (or resume) training; returns ``<out_dir>/final.pt``."""
     dev = start_run(config.seed, config.threads, device)
-    out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     class_ids = CAMVID.ids_of(config.thing_classes)
     dataset = CamVidInstances(
         data_root,
@@ -88,14 +77,11 @@ def train_instances(
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     total_steps = config.epochs * len(loader)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(config, total_steps))
-    start_epoch, last_path = 0, out_dir / "last.pt"
-    if resume and last_path.is_file():
-        start_epoch = resume_from(last_path, model, optimizer, scheduler)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, warmup_cosine(config.warmup_steps, total_steps)
+    )
 
-    started, epoch = time.monotonic(), start_epoch - 1
-    for epoch in range(start_epoch, config.epochs):
-        epoch_start = time.monotonic()
+    def train_epoch(epoch: int) -> dict[str, float]:
         model.train()
         sums: dict[str, float] = {}
         steps = 0
@@ -116,24 +102,11 @@ def train_instances(
                 sums[name] = sums.get(name, 0.0) + value.item()
             steps += 1
             progress.set_postfix(loss=f"{loss.item():.3f}")
-        row = {
-            "epoch": epoch,
+        return {
             "loss": round(sum(sums.values()) / max(steps, 1), 5),
             **{name: round(total / max(steps, 1), 5) for name, total in sums.items()},
-            "seconds": round(time.monotonic() - epoch_start, 1),
         }
-        payload = _payload(config, model)
-        if finish_epoch(
-            out_dir,
-            row,
-            payload,
-            optimizer,
-            scheduler,
-            started,
-            config.time_budget_minutes,
-            config.epochs,
-        ):
-            break
-    final_path = out_dir / "final.pt"
-    save_checkpoint(final_path, {**_payload(config, model), "epoch": epoch})
-    return final_path
+
+    payload = partial(_payload, config, model)
+    run = EpochRun(config, Path(config.out_dir), model, optimizer, scheduler, payload)
+    return run_epochs(run, train_epoch, resume)

@@ -8,23 +8,22 @@ sequence only with a checkpoint that never saw it. There is no validation split 
 from __future__ import annotations
 
 import dataclasses
-import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.data import DataLoader
-from tqdm import tqdm
 
-from ..checkpoint import DEFAULT_CHECKPOINT, MOBILENET_CHECKPOINT, load_model, save_checkpoint
+from ..checkpoint import DEFAULT_CHECKPOINT, MOBILENET_CHECKPOINT, load_model
 from ..classes import CAMVID
 from ..data.davis_motion import DavisMotionFrames, load_motion_frames
 from ..models import TWO_STREAM, TwoStreamSegmenter, build_model
 from ..motion import FlowEstimator
+from .fold_training import FoldTraining, train_fold
 from .motion_config import MotionTrainConfig
-from .run_state import finish_epoch, resume_from, start_run
+from .run_state import start_run
 
 __all__ = ["foreground_loss", "train_motion"]
 
@@ -100,8 +99,6 @@ def train_motion(
 ) -> Path:
     """Train on ``fold``'s sequences; returns ``<out_dir>/fold_<fold>/final.pt``."""
     dev = start_run(config.seed, config.threads, device)
-    out_dir = Path(config.out_dir) / f"fold_{fold}"
-    out_dir.mkdir(parents=True, exist_ok=True)
     estimator = FlowEstimator(config.flow_method, config.flow_preset)
     frames = load_motion_frames(
         data_root,
@@ -111,58 +108,18 @@ def train_motion(
         config.frame_limit,
     )
     dataset = DavisMotionFrames(frames, augment=True, rng=np.random.default_rng(config.seed))
-    loader = DataLoader(
-        dataset,
-        batch_size=config.batch_size,
-        shuffle=True,
-        drop_last=len(dataset) >= config.batch_size,
-        generator=torch.Generator().manual_seed(config.seed),
-    )
     model = build_motion_model(config).to(dev)
-    groups = _parameter_groups(model, config)
-    optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
-    total_steps = config.epochs * len(loader)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=[g["lr"] for g in groups], total_steps=total_steps, pct_start=0.1
-    )
-    start_epoch, last_path = 0, out_dir / "last.pt"
-    if resume and last_path.is_file():
-        start_epoch = resume_from(last_path, model, optimizer, scheduler)
 
-    started, epoch = time.monotonic(), start_epoch - 1
-    for epoch in range(start_epoch, config.epochs):
-        epoch_start = time.monotonic()
-        _set_train_mode(model, config)
-        total, count = 0.0, 0
-        progress = tqdm(loader, desc=f"fold {fold} epoch {epoch}", leave=False, dynamic_ncols=True)
-        for images, flows, masks in progress:
-            images, flows, masks = images.to(dev), flows.to(dev), masks.to(dev)
-            out = model(images, flows if config.use_flow else None)
-            loss = foreground_loss(out["foreground"], masks)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            total += loss.item() * images.shape[0]
-            count += images.shape[0]
-            progress.set_postfix(loss=f"{loss.item():.3f}")
-        row = {
-            "epoch": epoch,
-            "loss": round(total / max(count, 1), 5),
-            "seconds": round(time.monotonic() - epoch_start, 1),
-        }
-        payload = _payload(config, model, fold)
-        if finish_epoch(
-            out_dir,
-            row,
-            payload,
-            optimizer,
-            scheduler,
-            started,
-            config.time_budget_minutes,
-            config.epochs,
-        ):
-            break
-    final_path = out_dir / "final.pt"
-    save_checkpoint(final_path, {**_payload(config, model, fold), "epoch": epoch})
-    return final_path
+    def batch_loss(images: torch.Tensor, flows: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        images, flows, masks = images.to(dev), flows.to(dev), masks.to(dev)
+        out = model(images, flows if config.use_flow else None)
+        return foreground_loss(out["foreground"], masks)
+
+    parts = FoldTraining(
+        model,
+        _parameter_groups(model, config),
+        batch_loss,
+        train_mode=partial(_set_train_mode, model, config),
+        payload=partial(_payload, config, model, fold),
+    )
+    return train_fold(config, fold, dataset, parts, resume)

@@ -11,7 +11,7 @@ under the indicator bar).
 from __future__ import annotations
 
 import dataclasses
-import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +25,9 @@ from ..driving.demos import load_demos
 from ..driving.policy_model import POLICY_MODEL, DrivingPolicy
 from ..driving.policy_runner import frames_to_batch
 from ..driving.sim_labels import DRIVING_CLASSES
+from .epoch_loop import EpochRun, run_epochs
 from .policy_config import PolicyTrainConfig
-from .run_state import finish_epoch, resume_from, start_run
+from .run_state import start_run
 
 __all__ = ["train_policy", "policy_loss"]
 
@@ -80,8 +81,6 @@ def _jitter(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def train_policy(config: PolicyTrainConfig, resume: bool = False, device: str = "auto") -> Path:
     """Run (or resume) training; returns ``<out_dir>/final.pt``."""
     dev = start_run(config.seed, config.threads, device)
-    out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     demos = load_demos(config.demos)
     keep = slice(None, None, config.frame_stride)
     frames = torch.from_numpy(np.ascontiguousarray(demos.frames[keep]))
@@ -100,17 +99,13 @@ def train_policy(config: PolicyTrainConfig, resume: bool = False, device: str = 
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=0.15
     )
-    start_epoch, last_path = 0, out_dir / "last.pt"
-    if resume and last_path.is_file():
-        start_epoch = resume_from(last_path, model, optimizer, scheduler)
     generator = torch.Generator().manual_seed(config.seed)
-    started, epoch = time.monotonic(), start_epoch - 1
-    for epoch in range(start_epoch, config.epochs):
+
+    def train_epoch(epoch: int) -> dict[str, float]:
         generator.manual_seed(config.seed * 1000 + epoch)  # same order when resumed
         order = torch.randperm(len(frames), generator=generator)
         model.train()
         sums = {"policy": 0.0, "seg": 0.0}
-        epoch_start = time.monotonic()
         progress = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}", leave=False)
         for step in progress:
             index = order[step * config.batch_size : (step + 1) * config.batch_size]
@@ -130,26 +125,16 @@ def train_policy(config: PolicyTrainConfig, resume: bool = False, device: str = 
             scheduler.step()
             sums["policy"] += loss_policy.item()
             progress.set_postfix(policy=f"{loss_policy.item():.4f}")
-        row = {
-            "epoch": epoch,
+        return {
             "policy_loss": round(sums["policy"] / steps_per_epoch, 5),
             "seg_loss": round(sums["seg"] / steps_per_epoch, 5),
-            "seconds": round(time.monotonic() - epoch_start, 1),
         }
-        payload = _payload(config, model)
-        if finish_epoch(
-            out_dir,
-            row,
-            payload,
-            optimizer,
-            scheduler,
-            started,
-            config.time_budget_minutes,
-            config.epochs,
-        ):
-            break
-    final = {**_payload(config, model), "epoch": epoch}
-    save_checkpoint(out_dir / "final.pt", final)
+
+    payload = partial(_payload, config, model)
+    run = EpochRun(config, Path(config.out_dir), model, optimizer, scheduler, payload)
+    final_path = run_epochs(run, train_epoch, resume)
     if config.seg_weight > 0:  # with lambda 0 the head never trained
-        save_checkpoint(out_dir / "segmentation.pt", segmentation_payload(model, final))
-    return out_dir / "final.pt"
+        save_checkpoint(
+            final_path.parent / "segmentation.pt", segmentation_payload(model, payload())
+        )
+    return final_path

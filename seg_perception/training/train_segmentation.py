@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
-import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -22,42 +21,25 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from ..checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, load_model, save_checkpoint
 from ..classes import ClassSet
 from ..data import EvalTransform, LabelledData, SegmentationFrames, TrainTransform
-from ..data.dataset_check import check_dataset
 from ..evaluation.metrics import ConfusionMatrix
 from ..models import build_model
-from .class_transfer import transfer_weights
 from .config import TrainConfig
 from .distributed import DistContext, init_distributed, unwrap, weights_digest
-from .losses import build_criterion, class_frequencies, enet_weights, median_frequency_weights
-from .run_log import log_epoch
+from .epoch_loop import EpochRun, Validation, run_epochs
+from .losses import build_criterion
 from .run_state import start_run
+from .schedules import warmup_cosine
+from .segmentation_setup import (
+    build_optimizer,
+    check_data,
+    class_weights,
+    load_initial_weights,
+    train_loader,
+)
 
 __all__ = ["train", "evaluate", "train_one_epoch"]
-
-
-def _class_weights(dataset: SegmentationFrames, config: TrainConfig) -> torch.Tensor:
-    class_pixels, image_pixels = class_frequencies(dataset.labels, dataset.classes.num_classes)
-    if config.class_weighting == "enet":
-        weights = enet_weights(class_pixels)
-    else:
-        weights = median_frequency_weights(class_pixels, image_pixels)
-    return torch.as_tensor(weights, dtype=torch.float32)
-
-
-def _lr_lambda(config: TrainConfig, steps_per_epoch: int):
-    warmup = config.warmup_epochs * steps_per_epoch
-    total = config.epochs * steps_per_epoch
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-
-    return factor
 
 
 def _autocast(device: torch.device, enabled: bool):
@@ -120,37 +102,6 @@ def evaluate(
     return confusion
 
 
-def initial_checkpoint(name: str) -> str:
-    """``bundled`` is the bundled model's checkpoint; anything else a path."""
-    return str(DEFAULT_CHECKPOINT) if name == "bundled" else name
-
-
-def _load_initial_weights(model: nn.Module, config: TrainConfig, classes: ClassSet) -> None:
-    """Fine-tuning start: every weight of a checkpoint of the same model; the rows of
-    classes it shares by name with ``classes`` (new classes start fresh)."""
-    path = initial_checkpoint(config.init_checkpoint or "")
-    source, state = load_model(path)
-    if state["model_name"] != config.model or dict(state["model_kwargs"]) != dict(
-        config.model_kwargs
-    ):
-        raise ValueError(
-            f"init_checkpoint {path} holds {state['model_name']} {state['model_kwargs']}, "
-            f"not {config.model} {config.model_kwargs}: set model and model_kwargs to match"
-        )
-    source_names = tuple(state["class_names"])
-    transfer = transfer_weights(
-        model,
-        config.model,
-        dict(config.model_kwargs),
-        source.state_dict(),
-        source_names,
-        classes.names,
-    )
-    if not transfer.carried:
-        tqdm.write(f"warning: {path} shares no class name with the dataset; all classes are new")
-    tqdm.write(f"initial weights from {path}; {transfer.summary()}")
-
-
 def _payload(config: TrainConfig, model: nn.Module, classes: ClassSet) -> dict:
     return {
         "model_name": config.model,
@@ -160,46 +111,6 @@ def _payload(config: TrainConfig, model: nn.Module, classes: ClassSet) -> dict:
         "state_dict": unwrap(model).state_dict(),
         "config": dataclasses.asdict(config),
     }
-
-
-def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW; the encoder gets ``encoder_lr`` (pretrained weights move slower) when set."""
-    encoder = getattr(model, "encoder", None)
-    if config.encoder_lr is None or encoder is None:
-        groups = [{"params": list(model.parameters())}]
-    else:
-        encoder_ids = {id(p) for p in encoder.parameters()}
-        groups = [
-            {"params": list(encoder.parameters()), "lr": config.encoder_lr},
-            {"params": [p for p in model.parameters() if id(p) not in encoder_ids]},
-        ]
-    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
-
-
-def _train_loader(
-    train_set: SegmentationFrames, config: TrainConfig, ctx: DistContext
-) -> DataLoader:
-    """Shuffled batches of ``batch_size`` per process (a ``DistributedSampler`` under DDP)."""
-    sampler = (
-        DistributedSampler(train_set, ctx.world_size, ctx.rank, shuffle=True, seed=config.seed)
-        if ctx.enabled
-        else None
-    )
-    return DataLoader(
-        train_set,
-        batch_size=config.batch_size,
-        shuffle=sampler is None,
-        sampler=sampler,
-        drop_last=len(train_set) >= config.batch_size * ctx.world_size,
-        num_workers=config.workers,
-        worker_init_fn=lambda worker: setattr(
-            train_set.transform,
-            "rng",
-            np.random.default_rng([config.seed, ctx.rank, worker, torch.initial_seed() % 2**31]),
-        ),
-        persistent_workers=config.workers > 0,
-        generator=torch.Generator().manual_seed(config.seed),
-    )
 
 
 def train(
@@ -222,27 +133,10 @@ def train(
         ctx.close()
 
 
-def _check(data: LabelledData, config: TrainConfig) -> None:
-    """``dataset check`` of the splits this run reads; its warnings are printed, its
-    first error refuses the run."""
-    spec = getattr(data, "spec", None)
-    if spec is None:
-        return  # the built-in CamVid
-    used = (*config.train_split.split("+"), "val")
-    report = check_dataset(spec, progress=False, splits=used)
-    for warning in report.warnings:
-        tqdm.write(f"dataset {spec.name}: warning: {warning}")
-    if not report.ok:
-        raise ValueError(
-            f"dataset {spec.name}: {report.errors[0]} ({len(report.errors)} problems; "
-            "seg-perception dataset check lists them)"
-        )
-
-
 def _train(
     config: TrainConfig, data: LabelledData, resume: bool, dev: torch.device, ctx: DistContext
 ) -> Path:
-    _check(data, config)
+    check_data(data, config)
     classes = data.classes
     rng = np.random.default_rng([config.seed, ctx.rank])
     train_set = SegmentationFrames(
@@ -256,54 +150,38 @@ def _train(
         data, "val", EvalTransform(), limit=config.val_limit, size=config.frame_size
     )
     out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     ignored = classes.ids_of(config.ignore_classes) if config.ignore_classes else []
     train_set.ignore_classes(ignored)  # before the class weights are counted
     val_set.ignore_classes(ignored)
-    loader = _train_loader(train_set, config, ctx)
+    loader = train_loader(train_set, config, ctx)
     model = build_model(
         config.model, classes.num_classes, pretrained=config.pretrained, **config.model_kwargs
     )
-    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
-    if config.init_checkpoint and not (resume and last_path.is_file()):
-        _load_initial_weights(
-            model, config, classes
-        )  # a fresh run (--resume with nothing to resume)
+    if config.init_checkpoint and not (resume and (out_dir / "last.pt").is_file()):
+        load_initial_weights(model, config, classes)  # a fresh run (or nothing to resume)
     model = model.to(dev, memory_format=torch.channels_last)
     use_weights = config.loss != "ce" and config.class_weighting != "none"
-    weights = _class_weights(train_set, config) if use_weights else None
+    weights = class_weights(train_set, config) if use_weights else None
     criterion = build_criterion(
         config.loss,
         weights,
         threshold=config.bootstrap_threshold,
         min_fraction=config.bootstrap_min_fraction,
     ).to(dev)
-    optimizer = _optimizer(model, config)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, len(loader)))
+    optimizer = build_optimizer(model, config)
+    steps = len(loader)
+    schedule = warmup_cosine(config.warmup_epochs * steps, config.epochs * steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     use_scaler = config.amp and dev.type == "cuda" and not torch.cuda.is_bf16_supported()
     scaler = torch.amp.GradScaler("cuda") if use_scaler else None
-
-    start_epoch, best_miou, history = 0, -1.0, []
-    if resume and last_path.is_file():
-        state = load_checkpoint(last_path)
-        model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch, best_miou = state["epoch"] + 1, state["best_score"]
-        history = state.get("history", [])
-        if ctx.is_main:
-            tqdm.write(f"resumed from {last_path} at epoch {start_epoch}")
     if ctx.enabled:
         model = DistributedDataParallel(
             model, device_ids=[dev.index] if dev.type == "cuda" else None
         )
 
-    started = time.monotonic()
-    log_path = out_dir / "log.csv"
-    for epoch in range(start_epoch, config.epochs):
+    def train_epoch(epoch: int) -> dict[str, float]:
         if isinstance(loader.sampler, DistributedSampler):
             loader.sampler.set_epoch(epoch)
-        epoch_start = time.monotonic()
         loss = train_one_epoch(
             model,
             criterion,
@@ -316,53 +194,21 @@ def _train(
             scaler=scaler,
             show_progress=ctx.is_main,
         )
-        row = {
-            "epoch": epoch,
-            "loss": round(loss, 5),
-            "seconds": round(time.monotonic() - epoch_start, 1),
+        return {"loss": round(loss, 5)}
+
+    def validate() -> dict[str, float]:
+        confusion = evaluate(unwrap(model), val_set, dev)
+        return {
+            "val_miou": round(confusion.mean_iou(), 5),
+            "val_pixel_acc": round(confusion.pixel_accuracy(), 5),
         }
-        final = epoch == config.epochs - 1
-        out_of_time = ctx.broadcast_flag(
-            config.time_budget_minutes > 0
-            and time.monotonic() - started > 60 * config.time_budget_minutes
-        )
-        if ctx.is_main:
-            if (epoch + 1) % config.eval_every == 0 or final or out_of_time:
-                confusion = evaluate(unwrap(model), val_set, dev)
-                row["val_miou"] = round(confusion.mean_iou(), 5)
-                row["val_pixel_acc"] = round(confusion.pixel_accuracy(), 5)
-                if row["val_miou"] > best_miou or (
-                    (final or out_of_time) and not config.select_on_val
-                ):
-                    best_miou = row["val_miou"]
-                    save_checkpoint(
-                        best_path,
-                        {
-                            **_payload(config, model, classes),
-                            "epoch": epoch,
-                            "best_score": best_miou,
-                        },
-                    )
-            history.append(row)
-            log_epoch(log_path, row, ["epoch", "loss", "seconds", "val_miou", "val_pixel_acc"])
-            save_checkpoint(
-                last_path,
-                {
-                    **_payload(config, model, classes),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "epoch": epoch,
-                    "best_score": best_miou,
-                    "history": history,
-                },
-            )
-        ctx.barrier()
-        if out_of_time:
-            if ctx.is_main:
-                tqdm.write(
-                    f"time budget of {config.time_budget_minutes} min reached after epoch {epoch}"
-                )
-            break
+
+    payload = partial(_payload, config, model, classes)
+    run = EpochRun(config, out_dir, model, optimizer, scheduler, payload, ctx=ctx)
+    validation = Validation(
+        validate, ("val_miou", "val_pixel_acc"), config.eval_every, config.select_on_val
+    )
+    best_path = run_epochs(run, train_epoch, resume, validation)
     if ctx.enabled:
         # DDP keeps parameters equal (gradients all-reduced); buffers follow rank 0. Each
         # rank prints its digest so a run (and the test) can see that the replicas agree.

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
+from functools import partial
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from ..checkpoint import DEFAULT_CHECKPOINT, save_checkpoint
+from ..checkpoint import DEFAULT_CHECKPOINT
 from ..data.davis import load_sequence
 from ..data.transforms import TrainTransform
 from ..vos.foreground_loss import masked_foreground_loss
@@ -28,7 +28,8 @@ from ..vos.foreground_net import (
     freeze_batchnorm,
     freeze_early_stages,
 )
-from .run_state import finish_epoch, resume_from, start_run
+from .fold_training import FoldTraining, train_fold
+from .run_state import start_run
 from .vos_config import VOSParentConfig
 
 __all__ = ["train_vos_parent", "load_fold_frames"]
@@ -80,16 +81,10 @@ def _payload(config: VOSParentConfig, model: torch.nn.Module, kwargs: dict, fold
 
 
 def train_vos_parent(
-    config: VOSParentConfig,
-    data_root: Path,
-    fold: str,
-    resume: bool = False,
-    device: str = "auto",
+    config: VOSParentConfig, data_root: Path, fold: str, resume: bool = False, device: str = "auto"
 ) -> Path:
     """Train on ``fold``'s sequences; returns ``<out_dir>/fold_<fold>/final.pt``."""
     dev = start_run(config.seed, config.threads, device)
-    out_dir = Path(config.out_dir) / f"fold_{fold}"
-    out_dir.mkdir(parents=True, exist_ok=True)
     pairs = load_fold_frames(
         data_root, config.training_sequences(fold), config.input_size, config.frame_limit
     )
@@ -100,13 +95,6 @@ def train_vos_parent(
         rng=np.random.default_rng(config.seed),
     )
     dataset = _ForegroundFrames(pairs, transform)
-    loader = DataLoader(
-        dataset,
-        batch_size=config.batch_size,
-        shuffle=True,
-        drop_last=len(dataset) >= config.batch_size,
-        generator=torch.Generator().manual_seed(config.seed),
-    )
     init = (
         DEFAULT_CHECKPOINT if config.init_segmentation == "default" else config.init_segmentation
     )
@@ -115,49 +103,19 @@ def train_vos_parent(
     freeze_batchnorm(model)
     freeze_early_stages(model, config.frozen_stages)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=config.epochs * len(loader), pct_start=0.1
-    )
-    start_epoch, last_path = 0, out_dir / "last.pt"
-    if resume and last_path.is_file():
-        start_epoch = resume_from(last_path, model, optimizer, scheduler)
 
-    started, epoch = time.monotonic(), start_epoch - 1
-    for epoch in range(start_epoch, config.epochs):
-        epoch_start = time.monotonic()
+    def batch_loss(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return masked_foreground_loss(model(images.to(dev))["out"], labels.to(dev))
+
+    def train_mode() -> None:
         model.train()
         freeze_batchnorm(model)
-        total, count = 0.0, 0
-        progress = tqdm(loader, desc=f"fold {fold} epoch {epoch}", leave=False, dynamic_ncols=True)
-        for images, labels in progress:
-            logits = model(images.to(dev))["out"]
-            loss = masked_foreground_loss(logits, labels.to(dev))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            total += loss.item() * images.shape[0]
-            count += images.shape[0]
-            progress.set_postfix(loss=f"{loss.item():.3f}")
-        row = {
-            "epoch": epoch,
-            "loss": round(total / max(count, 1), 5),
-            "seconds": round(time.monotonic() - epoch_start, 1),
-        }
-        if finish_epoch(
-            out_dir,
-            row,
-            _payload(config, model, kwargs, fold),
-            optimizer,
-            scheduler,
-            started,
-            config.time_budget_minutes,
-            config.epochs,
-        ):
-            break
-    final_path = out_dir / "final.pt"
-    save_checkpoint(
-        final_path, {**_payload(config, model, kwargs, fold), "epoch": epoch}, half=True
+
+    parts = FoldTraining(
+        model,
+        [{"params": trainable, "lr": config.lr}],
+        batch_loss,
+        train_mode,
+        payload=partial(_payload, config, model, kwargs, fold),
     )
-    return final_path
+    return train_fold(config, fold, dataset, parts, resume, half_final=True)
