@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from .tools.cli_parsing import HelpFormatter, OneLineErrorParser, UserError
+
 __all__ = ["main", "entry", "UserError"]
 
 VERB_GROUPS = {
@@ -145,10 +147,6 @@ VERB_GROUPS = {
 VERBS = {verb: entry for group in VERB_GROUPS.values() for verb, entry in group.items()}
 
 
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, exit code 2."""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     if not sys.stderr.isatty():  # a log file: progress bars every 10 s, not every 0.1 s
         os.environ.setdefault("TQDM_MININTERVAL", "10")
@@ -190,10 +188,6 @@ def verb_listing() -> str:
     return "\n\n".join(blocks)
 
 
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Every option's default in ``--help``; descriptions and epilogs keep their lines."""
-
-
 def entry() -> NoReturn:
     """The console script: ``main``, then the process ends.
 
@@ -206,17 +200,10 @@ def entry() -> NoReturn:
     faulthandler.enable()
     code = main()
     if "rclpy" in sys.modules:
-        from .process_exit import exit_now
+        from .tools.process_exit import exit_now
 
         exit_now(code)
     sys.exit(code)
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """Bad arguments end like any user error: one line (``--help`` shows the usage)."""
-
-    def error(self, message: str):
-        raise UserError(message)
 
 
 if __name__ == "__main__":

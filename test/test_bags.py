@@ -40,7 +40,7 @@ from seg_perception.data.camvid import DATA_ROOT_ENV, read_label, read_rgb
 from seg_perception.evaluation.metrics import ConfusionMatrix
 from seg_perception.evaluation.segmentation_eval import evaluate_split
 from seg_perception.image_codec import encode_compressed, encode_raw
-from seg_perception.pipeline import SegmentationPipeline
+from seg_perception.inference.segmentation_pipeline import SegmentationPipeline
 from seg_perception.samples import CAMVID_SAMPLE, CAMVID_SAMPLE_BAG
 
 FRAMES = 4

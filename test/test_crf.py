@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from seg_perception.cli import main as cli_main
-from seg_perception.node_params import SegmentationParams
 from seg_perception.parameters import ParameterError
 from seg_perception.refine.dense_crf import CRFParams, CRFUnavailable, DenseCRF, require_dense_crf
 from seg_perception.stages.base import Frame
 from seg_perception.stages.build import build_frame_pipeline
 from seg_perception.stages.crf import CRFStage
+from seg_perception.stages.segmentation_params import SegmentationParams
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 SAMPLE = Path(__file__).parents[1] / "seg_perception/samples/camvid/images/Seq05VD_f00000.jpg"

@@ -18,9 +18,9 @@ from std_msgs.msg import Header
 
 import seg_perception
 from seg_perception.data.camvid import read_rgb
-from seg_perception.node_params import SegmentationParams
 from seg_perception.nodes.ros_image import array_to_image_msg
 from seg_perception.stages.build import build_frame_pipeline
+from seg_perception.stages.segmentation_params import SegmentationParams
 
 if TYPE_CHECKING:
     from conftest import RosHarness

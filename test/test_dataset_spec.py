@@ -228,7 +228,7 @@ def test_camvid_through_its_spec_equals_the_built_in_loader() -> None:
     """Same frames, labels and val mIoU (to 1e-4) as the built-in CamVid loader."""
     from seg_perception.checkpoint import DEFAULT_CHECKPOINT, load_model
     from seg_perception.evaluation.segmentation_eval import evaluate_split
-    from seg_perception.pipeline import SegmentationPipeline
+    from seg_perception.inference.segmentation_pipeline import SegmentationPipeline
 
     root = _camvid_root()
     built_in = CamVidData(root)

@@ -209,8 +209,9 @@ def test_policy_drives_then_stops_when_the_camera_stops(ros: RosHarness, tmp_pat
 def test_one_episode_through_ros_equals_in_process(tmp_path: Path) -> None:
     import torch
 
-    from seg_perception.driving.drive_eval import evaluate_in_process, evaluate_through_ros
+    from seg_perception.driving.drive_eval import evaluate_in_process
     from seg_perception.driving.policy_runner import PolicyRunner, load_policy
+    from seg_perception.nodes.drive_eval_ros import evaluate_through_ros
 
     torch.set_num_threads(1)
     model, _ = load_policy(POLICY_CHECKPOINT)

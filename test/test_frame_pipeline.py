@@ -12,14 +12,14 @@ import pytest
 
 from seg_perception.classes import CAMVID
 from seg_perception.image_codec import ImageDecodeError
+from seg_perception.inference.segmentation_pipeline import SegmentationPipeline
 from seg_perception.latest_worker import LatestOnlyWorker
 from seg_perception.models import build_model
-from seg_perception.node_params import PARAM_SPECS, SegmentationParams
-from seg_perception.pipeline import SegmentationPipeline
 from seg_perception.stages.base import JSON, Frame, Output
 from seg_perception.stages.build import build_frame_pipeline
 from seg_perception.stages.frame_pipeline import FramePipeline, FrameRejected
 from seg_perception.stages.registry import OPTIONAL_STAGES
+from seg_perception.stages.segmentation_params import PARAM_SPECS, SegmentationParams
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

@@ -20,8 +20,8 @@ from seg_perception.inference.backends import (
 )
 from seg_perception.inference.onnx_cache import cached_onnx, file_sha256, onnx_file_key
 from seg_perception.inference.segmentation_network import segmentation_network
+from seg_perception.inference.segmentation_pipeline import SegmentationPipeline
 from seg_perception.models import build_model
-from seg_perception.pipeline import SegmentationPipeline
 from seg_perception.samples import load_camvid_sample
 
 CPU = torch.device("cpu")

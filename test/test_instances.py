@@ -184,8 +184,8 @@ def test_bag_eval_writes_the_instance_topics(tmp_path):
     from seg_perception.bags.image_messages import IMAGE_TYPE, Stamp
     from seg_perception.data.camvid import read_rgb
     from seg_perception.image_codec import encode_raw
-    from seg_perception.instances.stage import InstanceStage
-    from seg_perception.pipeline import SegmentationPipeline
+    from seg_perception.inference.segmentation_pipeline import SegmentationPipeline
+    from seg_perception.instances.segmenter import InstanceSegmenter
     from seg_perception.stages.frame_pipeline import FramePipeline
     from seg_perception.stages.instances import InstanceOutputsStage
 
@@ -198,7 +198,7 @@ def test_bag_eval_writes_the_instance_topics(tmp_path):
     pipeline = SegmentationPipeline.from_checkpoint(None, CAMVID, device="cpu")
     with BagReader(source) as bag:
         frames = FramePipeline(
-            pipeline, [InstanceOutputsStage(InstanceStage("fast", CAMVID, device="cpu"))]
+            pipeline, [InstanceOutputsStage(InstanceSegmenter("fast", CAMVID, device="cpu"))]
         )
         report = evaluate_bag(bag, frames, "/cam", out=out, progress=False)
     assert report["instance_mode"] == "fast" and report["instances"] >= 2

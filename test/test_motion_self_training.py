@@ -28,7 +28,7 @@ from seg_perception.evaluation.motion_self_training import (
 )
 from seg_perception.evaluation.vos_metrics import region_j
 from seg_perception.latency_stats import LatencyStats
-from seg_perception.motion_pipeline import MotionPipeline
+from seg_perception.motion.motion_pipeline import MotionPipeline
 from seg_perception.refine.dense_crf import CRFParams, DenseCRF
 from seg_perception.vos import OnlineParams, VideoObjectSegmenter, foreground_net_from_segmentation
 from seg_perception.vos.foreground_net import load_vos_parent, upsample_probability
@@ -133,7 +133,7 @@ def test_fit_learns_from_partly_labelled_frames(parent: torch.nn.Module) -> None
 
 def _bundled_pipeline(crf=None) -> MotionPipeline:
     """The bundled two-stream model trained on fold a (which holds camel out)."""
-    from seg_perception.motion_pipeline import load_motion_model
+    from seg_perception.motion.motion_pipeline import load_motion_model
 
     model, payload = load_motion_model(MOTION_CHECKPOINTS["two_stream"][0])
     assert "camel" not in payload["train_sequences"]

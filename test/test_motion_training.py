@@ -20,7 +20,7 @@ from seg_perception.cli import main
 from seg_perception.data.davis import davis_sequences, load_sequence
 from seg_perception.evaluation.motion_eval import assign_checkpoints
 from seg_perception.motion import FlowEstimator
-from seg_perception.motion_pipeline import MotionPipeline
+from seg_perception.motion.motion_pipeline import MotionPipeline
 from seg_perception.training.motion_config import MotionTrainConfig, load_motion_config
 from seg_perception.training.train_motion import foreground_loss, train_motion
 
@@ -207,7 +207,7 @@ def test_bag_eval_writes_motion_and_flow(
 def test_crf_moves_the_object_edge_onto_the_colour_edge() -> None:
     """The network's edge is 6 px left of the frame's colour edge; the CRF's logits put
     the threshold on the colour edge and keep the sign elsewhere."""
-    from seg_perception.motion_pipeline import crf_object_logits
+    from seg_perception.motion.motion_pipeline import crf_object_logits
     from seg_perception.refine.dense_crf import CRFParams, DenseCRF
 
     rgb = np.zeros((40, 60, 3), np.uint8)
@@ -249,8 +249,8 @@ def test_motion_crf_parameter_puts_the_crf_in_the_frame_pipeline(
 ) -> None:
     """``use_flow`` + ``motion_crf``: the node's frame pipeline refines ``~/motion`` with
     the CRF (timed as ``motion_crf``) and its mask differs from the plain one on a real frame."""
-    from seg_perception.node_params import SegmentationParams
     from seg_perception.stages.build import build_frame_pipeline
+    from seg_perception.stages.segmentation_params import SegmentationParams
 
     monkeypatch.setenv("SEG_PERCEPTION_CACHE", str(tmp_path))
     sequence = load_sequence(davis_root, "camel")

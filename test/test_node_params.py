@@ -10,7 +10,11 @@ import pytest
 import yaml
 
 from seg_perception.classes import CAMVID
-from seg_perception.node_params import PARAMETER_DOCS, ParameterError, SegmentationParams
+from seg_perception.stages.segmentation_params import (
+    PARAMETER_DOCS,
+    ParameterError,
+    SegmentationParams,
+)
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "segmentation.yaml"
 

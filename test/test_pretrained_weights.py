@@ -13,10 +13,10 @@ import torch
 
 from seg_perception.checkpoint import load_model, save_checkpoint
 from seg_perception.data.camvid import read_rgb
-from seg_perception.data.transforms import normalize_image
 from seg_perception.models import MODEL_NAMES, TWO_STREAM, build_model
 from seg_perception.models import efficientnet_lite as lite
 from seg_perception.models.encoders import build_encoder
+from seg_perception.models.normalization import normalize_image
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

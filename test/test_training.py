@@ -27,10 +27,10 @@ from seg_perception.data import (
     resolve_data_root,
 )
 from seg_perception.data.camvid import read_label, read_rgb
-from seg_perception.data.transforms import normalize_image
+from seg_perception.inference.segmentation_pipeline import SegmentationPipeline
 from seg_perception.latency_stats import LatencyStats, percentiles
 from seg_perception.models import MODEL_NAMES, build_model
-from seg_perception.pipeline import SegmentationPipeline
+from seg_perception.models.normalization import normalize_image
 from seg_perception.samples import CAMVID_SAMPLE, load_camvid_sample
 from seg_perception.training.config import TrainConfig, load_train_config
 from seg_perception.training.losses import LOSS_NAMES

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from seg_perception.classes import CAMVID, IGNORE_INDEX
+from seg_perception.inference.segmentation_pipeline import SegmentationPipeline
 from seg_perception.models import build_model
-from seg_perception.node_params import ParameterError, SegmentationParams
-from seg_perception.pipeline import SegmentationPipeline
 from seg_perception.stages.base import BuildContext, Frame
 from seg_perception.stages.frame_pipeline import FramePipeline
+from seg_perception.stages.segmentation_params import ParameterError, SegmentationParams
 from seg_perception.stages.uncertain_frames import (
     CSV_HEADER,
     UNCERTAIN_FRAMES_STAGE,

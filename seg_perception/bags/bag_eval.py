@@ -29,8 +29,8 @@ from tqdm import tqdm
 
 from ..evaluation.metrics import ConfusionMatrix
 from ..image_codec import encode_raw
+from ..inference.segmentation_pipeline import SegmentationPipeline
 from ..latency_stats import LatencyStats
-from ..pipeline import SegmentationPipeline
 from ..stages.base import JSON, Output
 from ..stages.frame_pipeline import FramePipeline
 from .bag_reader import BagReader, read_labels

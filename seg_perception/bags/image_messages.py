@@ -8,7 +8,7 @@ malformed frame raises ``ImageDecodeError`` (that frame is skipped). No ROS impo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from ..image_codec import (
     image_msg_to_rgb,
     raw_image_of,
 )
+from ..stamps import Stamp, frame_name
 
 __all__ = [
     "IMAGE_TYPE",
@@ -57,36 +58,6 @@ class MessageDecodeError(ValueError):
 
 FRAME_ERRORS = (MessageDecodeError, ImageDecodeError)
 """Errors of one frame, which bag tools skip and count (never the bag-level ones)."""
-
-
-@dataclass(frozen=True, order=True)
-class Stamp:
-    """A ``builtin_interfaces/Time`` (header stamp)."""
-
-    sec: int
-    nanosec: int
-
-    @classmethod
-    def from_ns(cls, nanoseconds: int) -> Stamp:
-        return cls(*divmod(int(nanoseconds), 1_000_000_000))
-
-    @classmethod
-    def of(cls, msg: Any) -> Stamp:
-        """The header stamp of a deserialized message."""
-        return cls(int(msg.header.stamp.sec), int(msg.header.stamp.nanosec))
-
-    @property
-    def ns(self) -> int:
-        return self.sec * 1_000_000_000 + self.nanosec
-
-    def __str__(self) -> str:
-        return f"{self.sec}.{self.nanosec:09d}"
-
-
-def frame_name(stamp: Stamp, suffix: str = "png") -> str:
-    """A frame file's name, ``<sec>_<nanosec, 9 digits>.<suffix>``: ``bag-extract`` and the
-    uncertain-frame saver name theirs so, by header stamp."""
-    return f"{stamp.sec}_{stamp.nanosec:09d}.{suffix}"
 
 
 def _check_compressed_format(image_format: str) -> None:

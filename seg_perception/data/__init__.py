@@ -1,5 +1,6 @@
 """Datasets and paired image/label transforms (no ROS imports)."""
 
+from ..models.normalization import normalize_image
 from .camvid import resolve_data_root
 from .dataset_spec import DatasetSpec, DatasetSpecError, load_dataset_spec
 from .labelled_data import (
@@ -10,7 +11,7 @@ from .labelled_data import (
     SpecData,
     open_labelled_data,
 )
-from .transforms import EvalTransform, TrainTransform, normalize_image
+from .transforms import EvalTransform, TrainTransform
 
 __all__ = [
     "CamVid",

@@ -17,9 +17,9 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from ..models.normalization import normalize_image
 from ..motion import FlowEstimator, flow_to_network_input
 from .davis import DavisSequence, load_sequence
-from .transforms import normalize_image
 
 __all__ = ["MotionFrame", "DavisMotionFrames", "load_motion_frames"]
 

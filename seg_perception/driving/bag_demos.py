@@ -20,9 +20,9 @@ from tqdm import tqdm
 from ..bags.bag_reader import BagReader
 from ..bags.image_messages import IMAGE_TYPES, Stamp, message_to_label, message_to_rgb
 from ..checkpoint import load_model
-from ..driving.commands import twist_values_to_action
-from ..driving.policy_runner import frames_to_batch
+from .commands import twist_values_to_action
 from .demos import Demonstrations
+from .policy_runner import frames_to_batch
 from .sim_labels import DRIVING_CLASSES
 
 __all__ = ["demos_from_bag", "TWIST_TYPE"]

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 from ..checkpoint import CheckpointError, load_checkpoint, load_weights
-from ..data.transforms import MEAN, STD
 from ..device import select_device
 from ..inference.backends import CompiledNetwork, compile_network
 from ..inference.onnx_cache import cached_onnx, file_sha256
+from ..models.normalization import MEAN, STD
 from .commands import CommandLimiter, LimiterConfig, action_to_twist_values
 from .policy_model import POLICY_MODEL, DrivingPolicy
 

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from ..data.camvid import read_rgb
 from ..data.labelled_data import LabelledData
-from ..pipeline import SegmentationPipeline
+from ..inference.segmentation_pipeline import SegmentationPipeline
 from ..refine.dense_crf import CRFParams, DenseCRF
 from ..stages.base import Frame
 from ..stages.crf import CRFStage

@@ -15,7 +15,7 @@ from ..classes import CAMVID
 from ..models import TWO_STREAM, build_model
 from ..motion import DIS_PRESETS, FlowEstimator
 from ..motion.flow import to_gray
-from ..motion_pipeline import MotionPipeline
+from ..motion.motion_pipeline import MotionPipeline
 
 __all__ = ["time_flow_methods", "time_motion_pipeline"]
 

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from ..data.davis import load_sequence
 from ..latency_stats import LatencyStats
-from ..motion_pipeline import MotionPipeline, load_motion_model
+from ..motion.motion_pipeline import MotionPipeline, load_motion_model
 from ..refine.dense_crf import CRFParams, DenseCRF
 from .vos_metrics import boundary_f, region_j
 

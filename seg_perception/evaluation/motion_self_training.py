@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from ..data.davis import load_sequence
 from ..latency_stats import LatencyStats
-from ..motion_pipeline import MotionPipeline, probability_logits, sigmoid
+from ..motion.motion_pipeline import MotionPipeline, probability_logits, sigmoid
 from ..refine.dense_crf import CRFParams, DenseCRF
 from ..vos.foreground_net import load_vos_parent, upsample_probability
 from ..vos.online import OnlineParams, VideoObjectSegmenter

@@ -12,9 +12,9 @@ from tqdm import tqdm
 from ..classes import ClassSet
 from ..data.camvid import read_rgb
 from ..data.labelled_data import LabelledData
+from ..inference.segmentation_pipeline import SegmentationPipeline
 from ..io_utils import file_sha256
 from ..latency_stats import LatencyStats
-from ..pipeline import SegmentationPipeline
 from ..stages.base import Frame, Stage
 from .metrics import ConfusionMatrix
 

@@ -7,8 +7,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.transforms import normalize_image
 from ..models.cosine_classifier import CosineClassifier
+from ..models.normalization import normalize_image
 from .proxies import adapt_proxy
 
 __all__ = ["AdaptiveProxies", "classifier_features", "segment_features"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..data.transforms import MEAN, STD
+from ..models.normalization import MEAN, STD
 from .backends import BackendChoice, CompiledNetwork, compile_network
 from .onnx_cache import cached_onnx, weights_sha256
 

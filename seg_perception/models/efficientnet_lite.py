@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..data.transforms import MEAN, STD
+from .normalization import MEAN, STD
 
 __all__ = [
     "LITE_VARIANTS",

@@ -22,7 +22,7 @@ import torch
 from rclpy.node import Node
 
 from ..checkpoint import CheckpointError
-from ..node_params import PARAM_SPECS, ParameterError, SegmentationParams
+from ..stages.segmentation_params import PARAM_SPECS, ParameterError, SegmentationParams
 from .node_main import run_node
 from .parameter_declaration import declare_specs, undeclared_overrides
 from .segmentation_runner import SegmentationRunner

@@ -5,7 +5,7 @@ services (``~/class_names``, few-shot ``~/fewshot/sync``) and, in video-object m
 ``~/vos/init`` and ``~/vos/reset``;
 ``activate`` subscribes the camera and starts the worker; ``deactivate`` stops both;
 ``cleanup`` frees the pipeline. Everything a frame goes through is in
-``frame_pipeline``; this module only maps outputs to publishers and reports.
+``stages.frame_pipeline``; this module only maps outputs to publishers and reports.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from ..stages.build import build_frame_pipeline
 from ..stages.frame_pipeline import FramePipeline
 from .class_services import ClassServices
 from .diagnostics import diagnostic_array
+from .input_watch import IMAGE_TYPES, silent_input_reason
 from .qos import image_publisher_qos, image_subscription_qos
 from .ros_image import array_to_image_msg
 from .vos_topics import VOSTopics
@@ -33,26 +34,7 @@ from .vos_topics import VOSTopics
 __all__ = ["SegmentationRunner"]
 
 _WARN_HOLD_S = 10.0  # diagnostics stay WARN this long after a rejected or failed frame
-
-
 _SILENT_LOG_PERIOD_S = 10.0  # the "receiving nothing" warning, at most this often
-_IMAGE_TYPES = {
-    "raw": ("sensor_msgs/msg/Image", Image),
-    "compressed": ("sensor_msgs/msg/CompressedImage", CompressedImage),
-}
-
-
-def transport_hint(topic: str, transport: str, published: dict[str, set[str]]) -> str:
-    """How to read what is published instead of ``topic`` (empty when nothing fits):
-    the other transport of the same camera, else the remap to an image topic."""
-    if transport == "raw" and "CompressedImage" in published.get(f"{topic}/compressed", ()):
-        return f" ({topic}/compressed is: -p input_transport:=compressed reads it)"
-    base = topic.removesuffix("/compressed")
-    if transport == "compressed" and "Image" in published.get(base, ()):
-        return f" ({base} is raw: -p input_transport:=raw reads it)"
-    if published and topic not in published:
-        return " (remap the input to one: -r image:=TOPIC)"
-    return ""
 
 
 def _decode(msg: Image | CompressedImage, max_pixels: int):
@@ -129,7 +111,7 @@ class SegmentationRunner:
     def activate(self) -> None:
         """Subscribe the camera and start serving frames."""
         qos = image_subscription_qos(self.params.qos_reliability, self.params.qos_depth)
-        kind = _IMAGE_TYPES[self.params.input_transport][1]
+        kind = IMAGE_TYPES[self.params.input_transport][1]
         self._subscription = self.node.create_subscription(
             kind, self.input_topic(), self._on_image, qos
         )
@@ -214,7 +196,7 @@ class SegmentationRunner:
 
     # -- parameters and diagnostics ----------------------------------------------------
     def _on_set_parameters(self, changes) -> SetParametersResult:
-        from ..node_params import SegmentationParams
+        from ..stages.segmentation_params import SegmentationParams
 
         for change in changes:
             if change.name not in SegmentationParams.names():
@@ -241,27 +223,17 @@ class SegmentationRunner:
         self.publish_diagnostics()
 
     def silent_input(self) -> str | None:
-        """Why no frame came for ``stale_after_sec`` (topic, type, QoS, what else is
-        there), or None while frames flow."""
+        """Why no frame came for ``stale_after_sec``, or None while frames flow."""
         idle = time.monotonic() - self._last_frame_at
         if not self.active or idle < self.params.stale_after_sec:
             return None
-        type_name = _IMAGE_TYPES[self.params.input_transport][0]
-        topic = self._subscription.topic_name
-        own = self.node.get_fully_qualified_name() + "/"
-        published = {
-            name: {t.rsplit("/", 1)[-1] for t in types}
-            for name, types in self.node.get_topic_names_and_types()
-            if set(types) & {"sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage"}
-            and not name.startswith(own)
-            and self.node.count_publishers(name) > 0
-        }
-        seen = sorted(f"{name} ({'/'.join(sorted(kinds))})" for name, kinds in published.items())
-        what = "no frame yet" if self.worker.received == 0 else "the stream stopped"
-        return (
-            f"{what}: nothing on {topic} ({type_name}, {self.params.qos_reliability}) for "
-            f"{idle:.0f} s; published image topics: {', '.join(seen) or 'none'}"
-            + transport_hint(topic, self.params.input_transport, published)
+        return silent_input_reason(
+            self.node,
+            self._subscription.topic_name,
+            self.params.input_transport,
+            self.params.qos_reliability,
+            idle,
+            self.worker.received == 0,
         )
 
     def _status(self, counters: dict[str, int]) -> tuple[bytes, str]:

@@ -24,12 +24,12 @@ from ..device import select_device
 from ..inference.backends import BackendChoice, choose_backend
 from ..inference.onnx_cache import file_sha256
 from ..inference.segmentation_network import segmentation_network
+from ..inference.segmentation_pipeline import SegmentationPipeline
 from ..models import build_model
-from ..node_params import SegmentationParams
-from ..pipeline import SegmentationPipeline
 from .base import BuildContext
 from .frame_pipeline import FramePipeline
 from .registry import OPTIONAL_STAGES
+from .segmentation_params import SegmentationParams
 
 __all__ = ["build_frame_pipeline", "segmentation_for", "checkpoint_of", "node_classes"]
 

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 
 from ..classes import ClassSet
+from ..inference.segmentation_pipeline import resize_to_frame
 from ..parameters import ParameterError, ParamSpec
-from ..pipeline import resize_to_frame
 from ..refine.dense_crf import CRFParams, DenseCRF
 from .base import BuildContext, Frame, StageSpec
 

@@ -25,8 +25,8 @@ import numpy as np
 
 from ..classes import ClassSet
 from ..image_codec import ImageDecodeError
+from ..inference.segmentation_pipeline import SegmentationPipeline
 from ..latency_stats import LatencyStats
-from ..pipeline import SegmentationPipeline
 from .base import Frame, Output, Stage
 from .segment import OverlayStage, SegmentStage
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..classes import ClassSet
-from ..instances.stage import INSTANCE_MODES, InstanceStage
+from ..instances.segmenter import INSTANCE_MODES, InstanceSegmenter
 from ..parameters import ParameterError, ParamSpec
 from .base import JSON, BuildContext, Frame, Output, StageSpec
 
@@ -25,20 +25,22 @@ class InstanceOutputsStage:
         Output("instances/detections", "instances/detections", JSON),
     )
 
-    def __init__(self, stage: InstanceStage):
-        self.stage = stage
+    def __init__(self, segmenter: InstanceSegmenter):
+        self.segmenter = segmenter
 
     @property
     def mode(self) -> str:
-        return self.stage.mode
+        return self.segmenter.mode
 
     def __call__(self, frame: Frame) -> dict[str, Any]:
-        found = self.stage(frame.rgb, frame.data["labels"], frame.data["confidence"])
+        found = self.segmenter(frame.rgb, frame.data["labels"], frame.data["confidence"])
         frame.timings_ms.update(found.timings_ms)
         return {
             "instances/ids": found.id_image,
             "instances/overlay": found.overlay(frame.rgb),
-            "instances/detections": self.stage.detections_json(found, frame.stamp, frame.frame_id),
+            "instances/detections": self.segmenter.detections_json(
+                found, frame.stamp, frame.frame_id
+            ),
             "instance_count": len(found.instances),
         }
 
@@ -47,7 +49,7 @@ def _build(params: Any, context: BuildContext) -> InstanceOutputsStage | None:
     if params.instance_mode == "off":
         return None
     return InstanceOutputsStage(
-        InstanceStage(
+        InstanceSegmenter(
             params.instance_mode,
             context.classes,
             params.thing_classes,

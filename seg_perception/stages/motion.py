@@ -10,7 +10,7 @@ from ..checkpoint import MOTION_CHECKPOINTS
 from ..inference.backends import compile_network
 from ..inference.onnx_cache import cached_onnx, file_sha256
 from ..motion import DIS_PRESETS, FLOW_METHODS
-from ..motion_pipeline import MotionPipeline, load_motion_model, motion_outputs
+from ..motion.motion_pipeline import MotionPipeline, load_motion_model, motion_outputs
 from ..parameters import ParamSpec
 from ..refine.dense_crf import DenseCRF
 from .base import BuildContext, Frame, Output, StageSpec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..pipeline import SegmentationPipeline
+from ..inference.segmentation_pipeline import SegmentationPipeline
 from .base import Frame, Output
 
 __all__ = ["SegmentStage", "OverlayStage"]

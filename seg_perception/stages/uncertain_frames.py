@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from ..bags.image_messages import Stamp, frame_name
 from ..classes import ClassSet
 from ..parameters import ParamSpec
+from ..stamps import Stamp, frame_name
 from .base import BuildContext, Frame, StageSpec
 from .labelling_folder import CSV_HEADER, LabellingFolder, Save, labelmap_text
 

@@ -32,58 +32,29 @@ def _number(text: str, kind: type) -> float:
     return value
 
 
-def positive_int(text: str) -> int:
-    value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def _ranged(name: str, kind: type, accept: Callable[[float], bool], needs: str):
+    """An argparse type: a ``kind`` number that ``accept`` takes, else "``needs``, got X"."""
+
+    def parse(text: str):
+        value = _number(text, kind)
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{needs}, got {text}")
+        return value
+
+    parse.__name__ = name  # argparse names the type in its message
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def thread_count(text: str) -> int:
-    """Torch CPU threads: 0 keeps torch's default."""
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (torch's default) or more, got {text}")
-    return value
-
-
-def jpeg_quality(text: str) -> int:
-    value = _number(text, int)
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"must be in 1..100, got {text}")
-    return value
-
-
-def finite_float(text: str) -> float:
-    return _number(text, float)
-
-
-def positive_float(text: str) -> float:
-    value = _number(text, float)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = _number(text, float)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def unit_float(text: str) -> float:
-    value = _number(text, float)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
-    return value
+positive_int = _ranged("positive_int", int, lambda v: v >= 1, "must be a positive integer")
+non_negative_int = _ranged("non_negative_int", int, lambda v: v >= 0, "must be 0 or more")
+thread_count = _ranged(  # torch CPU threads: 0 keeps torch's default
+    "thread_count", int, lambda v: v >= 0, "must be 0 (torch's default) or more"
+)
+jpeg_quality = _ranged("jpeg_quality", int, lambda v: 1 <= v <= 100, "must be in 1..100")
+finite_float = _ranged("finite_float", float, lambda v: True, "")
+positive_float = _ranged("positive_float", float, lambda v: v > 0, "must be positive")
+non_negative_float = _ranged("non_negative_float", float, lambda v: v >= 0, "must be 0 or more")
+unit_float = _ranged("unit_float", float, lambda v: 0.0 <= v <= 1.0, "must be in [0, 1]")
 
 
 def spec_type(spec) -> Callable[[str], object]:

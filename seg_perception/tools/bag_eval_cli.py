@@ -59,8 +59,8 @@ def _frame_pipeline(checkpoint: Path, args: argparse.Namespace):
     import torch
 
     from ..checkpoint import checkpoint_classes, load_checkpoint
-    from ..node_params import SegmentationParams
     from ..stages.build import build_frame_pipeline
+    from ..stages.segmentation_params import SegmentationParams
 
     if args.threads:
         torch.set_num_threads(args.threads)

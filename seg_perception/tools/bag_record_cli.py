@@ -24,8 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..bags.bag_writer import BagWriter
-    from ..cli import UserError
     from ..nodes.bag_recorder import absolute_topic
+    from .cli_parsing import UserError
 
     with BagWriter(args.out, "mcap", overwrite=args.overwrite) as writer:
         from ..nodes.bag_recorder import record_bag

@@ -170,8 +170,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..device import select_device
     from ..inference.backends import installed_backends
-    from ..machine import describe_machine
     from ..nodes.ros_graph import isolated_ros_env
+    from .machine import describe_machine
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.davis import load_sequence
     from ..evaluation.motion_bench import time_flow_methods, time_motion_pipeline
     from ..io_utils import write_json
-    from ..machine import describe_machine
+    from .machine import describe_machine
 
     if args.threads:
         torch.set_num_threads(args.threads)

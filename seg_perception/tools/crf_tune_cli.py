@@ -48,11 +48,11 @@ def run(args: argparse.Namespace) -> int:
     from ..checkpoint import DEFAULT_CHECKPOINT, load_model
     from ..evaluation.crf_figure import crf_examples_figure
     from ..evaluation.crf_tuning import CRFGrid, tune_crf
+    from ..inference.segmentation_pipeline import SegmentationPipeline
     from ..io_utils import file_sha256, write_json
-    from ..machine import describe_machine
-    from ..pipeline import SegmentationPipeline
     from ..refine.dense_crf import require_dense_crf
     from ..stages.crf import crf_params_of
+    from .machine import describe_machine
 
     require_dense_crf()
     if args.threads:

@@ -47,17 +47,16 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..checkpoint import POLICY_CHECKPOINT
-    from ..cli import UserError
     from ..driving.drive_eval import (
         DEFAULT_EVAL_SEED,
         evaluate_expert,
         evaluate_in_process,
-        evaluate_through_ros,
         summarize,
     )
     from ..driving.policy_runner import PolicyRunner, load_policy
     from ..io_utils import write_json
-    from ..machine import describe_machine
+    from .cli_parsing import UserError
+    from .machine import describe_machine
 
     if args.episodes < 1:
         raise UserError("--episodes must be >= 1")
@@ -78,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
             )
             print(_line("in-process", report["in_process"]))
         if args.through in ("ros", "both"):
+            from ..nodes.drive_eval_ros import evaluate_through_ros  # imports rclpy
+
             results = evaluate_through_ros(checkpoint, seeds, Path(args.log_dir))
             report["through_ros"] = summarize(sorted(results, key=lambda r: r.seed))
             print(_line("through ROS 2", report["through_ros"]))

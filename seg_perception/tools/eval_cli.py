@@ -55,11 +55,11 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.segmentation_eval import confusion_figure, evaluate_split, file_sha256
     from ..inference.backends import choose_backend
     from ..inference.segmentation_network import segmentation_network
+    from ..inference.segmentation_pipeline import SegmentationPipeline
     from ..io_utils import write_json
-    from ..machine import describe_machine
-    from ..pipeline import SegmentationPipeline
     from ..refine.dense_crf import DenseCRF
     from ..stages.crf import CRFStage, crf_params_of
+    from .machine import describe_machine
 
     if args.threads:
         torch.set_num_threads(args.threads)

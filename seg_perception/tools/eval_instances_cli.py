@@ -49,14 +49,14 @@ def run(args: argparse.Namespace) -> int:
     from ..checkpoint import INSTANCE_CHECKPOINT, load_checkpoint
     from ..classes import CAMVID
     from ..data import resolve_data_root
+    from ..inference.segmentation_pipeline import SegmentationPipeline
     from ..instances.coco_eval import mask_ap
     from ..instances.components import instances_from_labels
     from ..instances.dataset import CamVidInstances
     from ..instances.figure import save_instance_figure
     from ..instances.maskrcnn import detect_instances, load_instance_model
     from ..io_utils import write_json
-    from ..machine import describe_machine
-    from ..pipeline import SegmentationPipeline
+    from .machine import describe_machine
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -65,10 +65,10 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.motion_report import motion_figure, summarise
     from ..evaluation.motion_self_training import SelfTrainingParams, score_self_trained
     from ..io_utils import write_json
-    from ..machine import describe_machine
     from ..package_files import config_file
     from ..stages.crf import crf_params_of
     from ..vos.online import load_online_params
+    from .machine import describe_machine
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.vos_eval import evaluate_vos
     from ..evaluation.vos_report import summarise_vos, vos_figure
     from ..io_utils import write_json
-    from ..machine import describe_machine
     from ..package_files import config_file
     from ..vos.online import load_online_params
+    from .machine import describe_machine
 
     if args.threads:
         torch.set_num_threads(args.threads)

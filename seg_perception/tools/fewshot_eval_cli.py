@@ -48,10 +48,10 @@ def run(args: argparse.Namespace) -> int:
     from ..fewshot.fewshot_eval import Adaptation, cache_queries, run_episode, score_queries
     from ..fewshot.protocol import check_folds, load_protocol
     from ..fewshot.report import episode_statistics, fewshot_figure
+    from ..inference.segmentation_pipeline import SegmentationPipeline
     from ..io_utils import write_json
-    from ..machine import describe_machine
     from ..package_files import config_file
-    from ..pipeline import SegmentationPipeline
+    from .machine import describe_machine
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -22,10 +22,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..evaluation.model_profile import profile_model
-    from ..machine import describe_machine
     from ..models import MODEL_NAMES
     from ..package_files import config_file
     from ..training.config import load_train_config
+    from .machine import describe_machine
 
     if args.threads:
         torch.set_num_threads(args.threads)

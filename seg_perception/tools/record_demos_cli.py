@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..cli import UserError
     from ..driving.demos import record_dagger_demos, record_expert_demos, save_demos
+    from .cli_parsing import UserError
 
     if args.episodes < 1 or args.steer_noise < 0:
         raise UserError("--episodes must be >= 1 and --steer-noise >= 0")

@@ -19,8 +19,8 @@ from .arg_types import positive_float, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..cli import HelpFormatter as defaults
     from ..nodes.ros_commands import TRANSITIONS
+    from .cli_parsing import HelpFormatter as defaults
 
     parser.epilog = __doc__.split("\n\n", 1)[1]
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

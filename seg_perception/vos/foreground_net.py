@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from ..checkpoint import CheckpointError, load_model
-from ..data.transforms import normalize_image
 from ..models import build_model
+from ..models.normalization import normalize_image
 
 __all__ = [
     "VOS_CLASS_NAMES",

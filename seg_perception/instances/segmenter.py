@@ -23,7 +23,7 @@ from .encoding import assign_instance_ids, encode_instance_ids
 from .maskrcnn import detect_instances, load_instance_model
 from .render import instance_overlay
 
-__all__ = ["InstanceStage", "InstanceResult", "INSTANCE_MODES"]
+__all__ = ["InstanceSegmenter", "InstanceResult", "INSTANCE_MODES"]
 
 INSTANCE_MODES = ("off", "fast", "maskrcnn")
 
@@ -39,7 +39,7 @@ class InstanceResult:
         return instance_overlay(rgb, self.instances, self.ids)
 
 
-class InstanceStage:
+class InstanceSegmenter:
     """Instances of one frame.
 
     Args:

@@ -12,11 +12,11 @@ import dataclasses
 from dataclasses import field, make_dataclass
 from typing import Any
 
-from .classes import CAMVID, ClassSet
-from .inference.backends import BACKENDS, PRECISIONS
-from .models import MODEL_NAMES
-from .parameters import ParameterError, ParamSpec
-from .stages.registry import OPTIONAL_STAGES
+from ..classes import CAMVID, ClassSet
+from ..inference.backends import BACKENDS, PRECISIONS
+from ..models import MODEL_NAMES
+from ..parameters import ParameterError, ParamSpec
+from .registry import OPTIONAL_STAGES
 
 __all__ = ["SegmentationParams", "ParameterError", "PARAMETER_DOCS", "PARAM_SPECS"]
 

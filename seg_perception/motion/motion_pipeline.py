@@ -14,14 +14,14 @@ import cv2
 import numpy as np
 import torch
 
-from .checkpoint import CheckpointError, load_model
-from .classes import ClassSet
-from .data.transforms import normalize_image
-from .device import select_device
-from .inference.backends import CompiledNetwork
-from .models import TWO_STREAM, TwoStreamSegmenter
-from .motion import FlowEstimator, FlowStream, flow_to_network_input, flow_to_rgb
-from .refine.dense_crf import DenseCRF
+from ..checkpoint import CheckpointError, load_model
+from ..classes import ClassSet
+from ..device import select_device
+from ..inference.backends import CompiledNetwork
+from ..models import TWO_STREAM, TwoStreamSegmenter
+from ..models.normalization import normalize_image
+from ..refine.dense_crf import DenseCRF
+from . import FlowEstimator, FlowStream, flow_to_network_input, flow_to_rgb
 
 __all__ = [
     "MotionPipeline",

@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checkpoint import DEFAULT_CHECKPOINT, load_model
-from .classes import ClassSet
-from .data.transforms import MEAN, STD
-from .device import select_device
-from .inference.backends import CompiledNetwork, compile_network
+from ..checkpoint import DEFAULT_CHECKPOINT, load_model
+from ..classes import ClassSet
+from ..device import select_device
+from ..models.normalization import MEAN, STD
+from .backends import CompiledNetwork, compile_network
 
 __all__ = ["SegmentationPipeline", "SegmentationResult", "resize_to_frame"]
 
