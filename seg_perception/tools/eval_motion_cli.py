@@ -13,6 +13,7 @@ self-training``. Writes ``<out>/metrics.json`` and a bar chart.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from ..checkpoint import MOTION_CHECKPOINTS, VOS_PARENT_CHECKPOINTS
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             **self_training.as_dict(),
             "tuning_config": str(tuning_config),
             "tuning": {  # run at each motion checkpoint's input size, not the config's
-                k: getattr(tuning, k) for k in tuning.__dataclass_fields__ if k != "input_size"
+                k: v for k, v in dataclasses.asdict(tuning).items() if k != "input_size"
             },
             "vos_parents": [str(p) for p in parents],
         }
