@@ -200,7 +200,7 @@ def entry() -> NoReturn:
     faulthandler.enable()
     code = main()
     if "rclpy" in sys.modules:
-        from .tools.process_exit import exit_now
+        from .nodes.process_exit import exit_now
 
         exit_now(code)
     sys.exit(code)

@@ -25,6 +25,8 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
+from .process_exit import exit_after_shutdown
+
 __all__ = ["run_node", "StopRequest", "spin_until_stopped", "arm_exit_watchdog"]
 
 SHUTDOWN_GRACE_S = 10.0  # a node that cannot start is gone after this, whatever DDS does
@@ -116,10 +118,11 @@ def run_node(
     """Run the node ``factory`` builds; 1 with a one-line fatal log when it cannot start
     (a missing or invalid ``--params-file`` included).
 
-    A node that ran returns 0 through a normal exit: ``os._exit`` here would skip the
-    context's finalization, so its DDS participant would never announce leaving, and a
-    node restarted under the same name within the lease would share the graph with a
-    ghost whose services swallow requests (a lifecycle test showed it).
+    A node that ran ends the process with 0 once rclpy is shut down and its context
+    destroyed (``exit_after_shutdown``): the participant announces leaving (without
+    that, a node restarted under the same name within the lease shared the graph with a
+    ghost whose services swallowed requests: a lifecycle test showed it), and the slow
+    interpreter finalization is skipped.
 
     A node that fails in its constructor ends the process itself (``_exit_after_failed_start``):
     the middleware's teardown of the half-built node has been seen to hang.
@@ -147,7 +150,7 @@ def run_node(
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
-    return 0
+    exit_after_shutdown(0)
 
 
 def _exit_after_failed_start() -> NoReturn:

@@ -68,6 +68,12 @@ class SegmentationLifecycleNode(LifecycleNode):
         if hasattr(self, "runner"):
             self.runner.cleanup()
         super().destroy_node()
+        # rclpy leaves the lifecycle services (~/get_state, ~/change_state, ...) to the
+        # state machine, which only garbage collection would free: destroyed here, so they
+        # leave the graph with the node (the process ends without finalization)
+        state_machine = getattr(self, "_state_machine", None)
+        if state_machine is not None:
+            state_machine.destroy_when_not_in_use()
 
 
 def main(args: list[str] | None = None) -> int:
