@@ -80,6 +80,78 @@ def test_stages_run_in_order_and_every_output_reaches_the_sink(segmentation) -> 
     assert "car_count" in frames.latency()[1]
 
 
+class CarShare:
+    """Consumes what ``CountCars`` produces (so a subscriber to it keeps CountCars on)."""
+
+    name = "car_share"
+    consumes = ("car_pixels",)
+    produces = ("car_share",)
+    outputs = (Output("car_share", "car_share", JSON),)
+
+    def __call__(self, frame: Frame) -> dict[str, Any]:
+        return {"car_share": frame.data["car_pixels"]}
+
+
+class Spy:
+    """Wraps a stage and counts its calls."""
+
+    def __init__(self, stage) -> None:
+        self.stage, self.calls = stage, 0
+        self.name, self.consumes = stage.name, stage.consumes
+        self.produces, self.outputs = stage.produces, stage.outputs
+
+    def __call__(self, frame: Frame) -> dict[str, Any]:
+        self.calls += 1
+        return self.stage(frame)
+
+
+def test_only_the_stages_of_wanted_outputs_run(segmentation) -> None:
+    cars, share = Spy(CountCars()), Spy(CarShare())
+    frames = FramePipeline(segmentation, [cars, share])
+    delivered: list[list[str]] = []
+
+    def run(wanted) -> Frame:
+        outcome = frames.run(
+            rgb,
+            sink=lambda f, outputs: delivered.append([o.key for o, _ in outputs]),
+            wanted=wanted,
+        )
+        assert outcome.status == "processed", outcome.reason
+        return outcome.frame
+
+    frame = run(frozenset())  # nobody subscribed: the labels only
+    assert delivered[-1] == ["labels"] and (cars.calls, share.calls) == (0, 0)
+    assert "confidence" not in frame.data and "overlay" not in frame.data
+    assert frame.timings_ms["overlay"] == 0.0 and frame.timings_ms["car_count"] == 0.0
+    run(frozenset({"overlay", "confidence"}))
+    assert delivered[-1] == ["labels", "confidence", "overlay"] and cars.calls == 0
+    run(frozenset({"car_share"}))  # what it consumes runs too, but is not published
+    assert delivered[-1] == ["labels", "car_share"] and (cars.calls, share.calls) == (1, 1)
+    run(None)  # bag-eval: everything
+    assert delivered[-1] == ["labels", "confidence", "overlay", "car_pixels", "car_share"]
+    counters = frames.counters()
+    assert counters["stage_runs (overlay)"] == 2 and counters["stage_runs (car_count)"] == 2
+    assert counters["processed"] == 4
+
+
+def test_stages_without_outputs_or_eager_ones_always_run(segmentation) -> None:
+    class Saver:  # writes files: no outputs, needs the confidence
+        name, consumes, produces, outputs = "saver", ("confidence",), (), ()
+
+        def __call__(self, frame: Frame) -> dict[str, Any]:
+            return {}
+
+    class Tracker(CountCars):  # follows something frame by frame
+        name, eager = "tracker", True
+
+    saver, tracker = Spy(Saver()), Spy(Tracker())
+    tracker.eager = True
+    frames = FramePipeline(segmentation, [saver, tracker])
+    outcome = frames.run(rgb, wanted=frozenset())
+    assert (saver.calls, tracker.calls) == (1, 1)
+    assert "confidence" in outcome.frame.data  # the saver needs it
+
+
 def test_a_stage_that_needs_what_nobody_produced_is_refused(segmentation) -> None:
     class NeedsFlow(CountCars):
         consumes = ("flow",)
@@ -103,7 +175,8 @@ def test_bad_frames_are_counted_and_the_next_frame_is_served(segmentation) -> No
     assert "MemoryError" in frames.last_problem
     failed = frames.run(rgb)
     assert failed.status == "failed" and failed.reason == "RuntimeError: boom"
-    assert frames.counters() == {"processed": 0, "rejected": 1, "failed": 2}
+    counts = {"processed": 0, "rejected": 1, "failed": 2}
+    assert frames.counters() == {**counts, "stage_runs (overlay)": 0, "stage_runs (explodes)": 0}
     with pytest.raises(FrameRejected):
         frames.run(lambda: (_ for _ in ()).throw(FrameRejected("x")), fatal=(FrameRejected,))
     assert FramePipeline(segmentation).run(rgb).status == "processed"

@@ -513,6 +513,63 @@ def test_namespace_applies_to_relative_and_private_names(
     assert found, process.report(f"/robot1/{NODE_NAME} publishes {sorted(topics)}")
 
 
+def test_outputs_are_computed_only_while_subscribed(
+    ros: RosHarness,
+    start_node: Callable[..., NodeUnderTest],
+    diagnostics: DiagnosticsMonitor,
+    camvid_rgb: np.ndarray,
+) -> None:
+    """Lazy outputs: with only ~/labels subscribed the overlay stage never runs; it runs
+    from the first frame after a subscriber appears and stops once it has left."""
+    process = start_node("-r", "__ns:=/lazy", "-p", "diagnostics_period:=0.2", name="lazy_node")
+    topic, prefix = "/lazy/image", f"/lazy/{NODE_NAME}"
+    frame = cv2.resize(camvid_rgb, (160, 120), interpolation=cv2.INTER_AREA)
+    received: dict[str, list[Image]] = {"labels": [], "overlay": []}
+    labels = ros.node.create_subscription(
+        Image, f"{prefix}/labels", received["labels"].append, OUTPUT_QOS
+    )
+    publisher = ros.node.create_publisher(Image, topic, INPUT_QOS["reliable"])
+    overlay = None
+
+    def stream_until(condition: Callable[[], bool], timeout: float = STARTUP_TIMEOUT) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and process.alive():
+            publisher.publish(image_msg(frame, "rgb8"))
+            if ros.spin_until(condition, 0.3):
+                return True
+        return False
+
+    def status() -> dict[str, str]:
+        return diagnostics.values(topic)
+
+    try:
+        ready = stream_until(lambda: received["labels"] and status().get("live_outputs"))
+        assert ready, process.report(f"no labels or diagnostics from {prefix}")
+        assert status()["live_outputs"] == "labels", status()
+        assert status()["stage_runs (overlay)"] == "0", status()
+
+        overlay = ros.node.create_subscription(
+            Image, f"{prefix}/overlay", received["overlay"].append, OUTPUT_QOS
+        )
+        assert stream_until(lambda: received["overlay"]), process.report("no overlay")
+        assert stream_until(lambda: "overlay" in status()["live_outputs"], OUTPUT_TIMEOUT)
+        assert int(status()["stage_runs (overlay)"]) >= 1, status()
+
+        ros.node.destroy_subscription(overlay)
+        overlay = None
+        left = stream_until(lambda: status()["live_outputs"] == "labels", OUTPUT_TIMEOUT)
+        assert left, process.report(f"the overlay still live: {status()}")
+        runs, processed = status()["stage_runs (overlay)"], int(status()["frames_processed"])
+        more = stream_until(lambda: int(status()["frames_processed"]) >= processed + 3)
+        assert more, process.report("no more frames processed")
+        assert status()["stage_runs (overlay)"] == runs, status()
+    finally:
+        if overlay is not None:
+            ros.node.destroy_subscription(overlay)
+        ros.node.destroy_subscription(labels)
+        ros.node.destroy_publisher(publisher)
+
+
 INVALID_STARTS = {
     # case: (ros arguments, text the 'cannot start' line must contain)
     "input_width_out_of_range": (("-p", "input_width:=5"), "input_width"),

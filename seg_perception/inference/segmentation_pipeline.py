@@ -30,7 +30,7 @@ class SegmentationResult:
     """Outputs for one frame, all at the input frame's size."""
 
     labels: np.ndarray  # (H, W) uint8 class ids
-    confidence: np.ndarray  # (H, W) float32 max softmax probability
+    confidence: np.ndarray | None  # (H, W) float32 max softmax probability (None: skipped)
     timings_ms: dict[str, float] = field(default_factory=dict)
     # (K, h, w) float32 softmax at the network's size, when the pipeline keeps it
     probabilities: np.ndarray | None = None
@@ -112,8 +112,9 @@ class SegmentationPipeline:
             torch.cuda.synchronize(self.device)
 
     @torch.inference_mode()
-    def __call__(self, rgb: np.ndarray) -> SegmentationResult:
-        """Segment one (H, W, 3) uint8 RGB frame."""
+    def __call__(self, rgb: np.ndarray, confidence: bool = True) -> SegmentationResult:
+        """Segment one (H, W, 3) uint8 RGB frame; ``confidence=False`` skips the
+        confidence map (``result.confidence`` is None)."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype}")
         height, width = rgb.shape[:2]
@@ -123,7 +124,7 @@ class SegmentationPipeline:
         elif not rgb.flags.writeable:  # a view of the message buffer
             rgb = rgb.copy()
         if "labels" in self.network.output_names:
-            return self._fused(rgb, (height, width), t0)
+            return self._fused(rgb, (height, width), t0, confidence)
         # (h, w, 3) uint8 memory is exactly NCHW channels_last: no transpose copy needed
         pixels = torch.from_numpy(rgb).to(self.device).unsqueeze(0).float()  # (1, h, w, 3)
         batch = torch.addcmul(self._shift, pixels, self._scale).permute(0, 3, 1, 2)  # (1, 3, h, w)
@@ -134,27 +135,30 @@ class SegmentationPipeline:
         t2 = time.perf_counter()
         scores = logits[0].contiguous()  # (K, h, w); models already return NCHW
         top_logit, top_class = scores.max(dim=0)  # (h, w)
-        step = self.confidence_stride
-        sampled = scores[:, ::step, ::step]
-        # max softmax = 1 / sum_k exp(l_k - l_max): no full softmax tensor is kept
-        confidence = torch.exp(sampled - top_logit[::step, ::step]).sum(dim=0).reciprocal_()
         labels = top_class.to(torch.uint8).cpu().numpy()
-        confidence = confidence.float().cpu().numpy()
-        result = _at_frame_size(labels, confidence, (height, width), (t0, t1, t2))
+        confidence_map = None
+        if confidence:
+            step = self.confidence_stride
+            sampled = scores[:, ::step, ::step]
+            # max softmax = 1 / sum_k exp(l_k - l_max): no full softmax tensor is kept
+            top = top_logit[::step, ::step]
+            confidence_map = torch.exp(sampled - top).sum(dim=0).reciprocal_().float().cpu()
+            confidence_map = confidence_map.numpy()
+        result = _at_frame_size(labels, confidence_map, (height, width), (t0, t1, t2))
         if self.keeps_probabilities:
             result.probabilities = torch.softmax(scores.float(), dim=0).cpu().numpy()
         return result
 
     def _fused(
-        self, rgb: np.ndarray, shape: tuple[int, int], started: float
+        self, rgb: np.ndarray, shape: tuple[int, int], started: float, confidence: bool
     ) -> SegmentationResult:
         """A network that returns labels and confidence itself (``FusedSegmentation``)."""
         t1 = time.perf_counter()
         out = self.network(torch.from_numpy(rgb)[None])
         t2 = time.perf_counter()
         labels = out["labels"][0].numpy()
-        confidence = out["confidence"][0].numpy()
-        result = _at_frame_size(labels, confidence, shape, (started, t1, t2))
+        confidence_map = out["confidence"][0].numpy() if confidence else None
+        result = _at_frame_size(labels, confidence_map, shape, (started, t1, t2))
         if self.keeps_probabilities:
             result.probabilities = np.asarray(out["probabilities"][0], dtype=np.float32)
         return result
@@ -166,25 +170,26 @@ class SegmentationPipeline:
 
 
 def resize_to_frame(
-    labels: np.ndarray, confidence: np.ndarray, shape: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Labels (nearest) and confidence (bilinear) resized to the frame's (height, width)."""
+    labels: np.ndarray, confidence: np.ndarray | None, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Labels (nearest) and confidence (bilinear; None stays None) resized to the
+    frame's (height, width)."""
     height, width = shape
     if labels.shape != (height, width):
         labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
-    if confidence.shape != (height, width):
+    if confidence is not None and confidence.shape != (height, width):
         confidence = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
     return labels, confidence
 
 
 def _at_frame_size(
     labels: np.ndarray,
-    confidence: np.ndarray,
+    confidence: np.ndarray | None,
     shape: tuple[int, int],
     marks: tuple[float, float, float],
 ) -> SegmentationResult:
-    """``resize_to_frame`` with the stage timings; ``marks`` are the times preprocessing
-    started, the network started and it ended."""
+    """``resize_to_frame`` with the stage timings (no confidence: labels only); ``marks``
+    are the times preprocessing started, the network started and it ended."""
     labels, confidence = resize_to_frame(labels, confidence, shape)
     t0, t1, t2 = marks
     timings = {

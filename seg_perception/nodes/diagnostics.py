@@ -5,7 +5,7 @@ from __future__ import annotations
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.time import Time
 
-__all__ = ["diagnostic_array", "segmentation_status"]
+__all__ = ["frame_counters", "diagnostic_array", "segmentation_status"]
 
 
 def diagnostic_array(
@@ -42,3 +42,22 @@ def segmentation_status(msg: DiagnosticArray, node_name: str) -> dict[str, str] 
         if status.name == f"{node_name}: segmentation":
             return {kv.key: kv.value for kv in status.values}
     return None
+
+
+def frame_counters(frames, worker) -> dict[str, int]:
+    """The frame counters of a runner's diagnostics: received, dropped, each outcome,
+    worker restarts and frames in progress.
+
+    Outcomes are read first, then dropped, then received: each frame counted in an
+    earlier read was received before, so received = dropped + outcomes + in progress
+    (taken by the worker or waiting for it; not zero under a slow stage), none negative.
+    """
+    outcomes = frames.counters()
+    dropped = worker.dropped
+    counters = {"frames_received": worker.received, "frames_dropped": dropped}
+    for key, value in outcomes.items():
+        counters[f"frames_{key}" if key in frames.counts else key] = value
+    counters["worker_restarts"] = worker.restarts
+    finished = sum(outcomes[key] for key in frames.counts)
+    counters["frames_in_progress"] = counters["frames_received"] - dropped - finished
+    return counters

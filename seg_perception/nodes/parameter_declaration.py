@@ -13,7 +13,13 @@ from rclpy.node import Node
 
 from ..parameters import ParameterError, ParamSpec
 
-__all__ = ["declare_specs", "descriptor_of", "undeclared_overrides", "reject_non_finite"]
+__all__ = [
+    "declare_specs",
+    "descriptor_of",
+    "undeclared_overrides",
+    "reject_non_finite",
+    "runtime_change_problem",
+]
 
 
 def descriptor_of(spec: ParamSpec) -> ParameterDescriptor:
@@ -72,3 +78,16 @@ def reject_non_finite(values: dict[str, Any]) -> None:
     for name, value in values.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise ParameterError(f"{name} must be a finite number, got {value!r}")
+
+
+def runtime_change_problem(changes: Sequence[Any], specs: Sequence[ParamSpec]) -> str | None:
+    """Why a ``set_parameters`` request cannot be applied (the first invalid value of a
+    run-time parameter among ``specs``, one line), or None."""
+    runtime = {spec.name: spec for spec in specs if spec.runtime}
+    for change in changes:
+        if change.name in runtime:
+            try:
+                runtime[change.name].validate(change.value)
+            except ValueError as exc:
+                return str(exc)
+    return None

@@ -24,9 +24,11 @@ from ..latest_worker import LatestOnlyWorker
 from ..stages.base import JSON, Output
 from ..stages.build import build_frame_pipeline
 from ..stages.frame_pipeline import FramePipeline
+from ..stages.segmentation_params import PARAM_SPECS
 from .class_services import ClassServices
-from .diagnostics import diagnostic_array
+from .diagnostics import diagnostic_array, frame_counters
 from .input_watch import IMAGE_TYPES, silent_input_reason
+from .parameter_declaration import runtime_change_problem
 from .qos import image_publisher_qos, image_subscription_qos
 from .ros_image import array_to_image_msg
 from .vos_topics import VOSTopics
@@ -58,6 +60,7 @@ class SegmentationRunner:
         self.trained = True
         self.active = False
         self._publishers: dict[str, object] = {}
+        self.live_outputs: frozenset[str] = frozenset()  # subscribed at the last frame
         self._subscription = None
         self.worker: LatestOnlyWorker = LatestOnlyWorker(self._process, "segmentation")
         self.worker.on_death = self._on_worker_death
@@ -161,7 +164,17 @@ class SegmentationRunner:
             self.vos_topics.remember(msg)
         self.worker.submit(msg)
 
-    def _process(self, msg: Image | CompressedImage) -> None:
+    def _subscribed_outputs(self) -> frozenset[str]:
+        """The outputs with a subscriber now (a matched-reader count per publisher, a few
+        microseconds each); kept for diagnostics."""
+        self.live_outputs = frozenset(
+            key
+            for key, publisher in self._publishers.items()
+            if publisher.get_subscription_count() > 0
+        )
+        return self.live_outputs
+
+    def _process(self, msg: Image | CompressedImage, lazy: bool = True) -> None:
         frames = self.frames
         if frames is None or not self.active:
             return
@@ -171,6 +184,7 @@ class SegmentationRunner:
             stamp,
             msg.header.frame_id,
             lambda frame, outputs: self._publish(msg, outputs),
+            wanted=self._subscribed_outputs() if lazy else None,
         )
         if outcome.status != "processed":
             if not self.node.context.ok():
@@ -191,23 +205,15 @@ class SegmentationRunner:
             self._publishers[output.key].publish(message)
 
     def process_frame(self, msg: Image | CompressedImage) -> None:
-        """Process one frame on the calling thread (the in-process benchmark uses it)."""
-        self._process(msg)
+        """Process one frame on the calling thread with every output computed, subscribed
+        or not (the in-process benchmark uses it)."""
+        self._process(msg, lazy=False)
 
     # -- parameters and diagnostics ----------------------------------------------------
     def _on_set_parameters(self, changes) -> SetParametersResult:
-        from ..stages.segmentation_params import SegmentationParams
-
-        for change in changes:
-            if change.name not in SegmentationParams.names():
-                continue
-            spec = SegmentationParams.spec(change.name)
-            if not spec.runtime:
-                continue
-            try:
-                spec.validate(change.value)
-            except ValueError as exc:
-                return SetParametersResult(successful=False, reason=str(exc))
+        problem = runtime_change_problem(changes, PARAM_SPECS)
+        if problem:
+            return SetParametersResult(successful=False, reason=problem)
         for change in changes:
             if change.name == "overlay_alpha":
                 self.params.overlay_alpha = float(change.value)
@@ -260,17 +266,7 @@ class SegmentationRunner:
         frames = self.frames
         if frames is None or self._diagnostics_pub is None:
             return
-        # read outcomes, then dropped, then received: each frame counted in an earlier read
-        # was received before, so received = dropped + outcomes + in progress (taken by the
-        # worker or waiting for it; not zero under a slow stage) and none is negative
-        outcomes = frames.counters()
-        dropped = self.worker.dropped
-        counters = {"frames_received": self.worker.received, "frames_dropped": dropped}
-        for key, value in outcomes.items():
-            counters[f"frames_{key}" if key in frames.counts else key] = value
-        counters["worker_restarts"] = self.worker.restarts
-        finished = sum(outcomes[key] for key in frames.counts)
-        counters["frames_in_progress"] = counters["frames_received"] - dropped - finished
+        counters = frame_counters(frames, self.worker)
         level, message = self._status(counters)
         fps, latency = frames.latency()
         topic = self._subscription.topic_name if self._subscription is not None else ""
@@ -289,6 +285,7 @@ class SegmentationRunner:
                     "inference_backend": frames.segmentation.backend,
                     "input_topic": topic,
                     "active": str(self.active),
+                    "live_outputs": ", ".join(sorted(self.live_outputs | {"labels"})),
                     **(self.class_services.diagnostics() if self.class_services else {}),
                     **frames.stage_values(),
                 },

@@ -38,6 +38,9 @@ class Frame:
         frame_id: the input header's frame.
         data: arrays produced so far, by name (``labels``, ``confidence``, ...).
         timings_ms: sub-timings stages add (the pipeline adds one per stage).
+        needed: the data keys someone uses this frame (a subscribed output or what a
+            running stage consumes); None: all of them. A stage may skip work for a key
+            that is not needed (the segment stage skips the confidence map).
     """
 
     rgb: np.ndarray
@@ -45,6 +48,10 @@ class Frame:
     frame_id: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    needed: frozenset[str] | None = None
+
+    def needs(self, key: str) -> bool:
+        return self.needed is None or key in self.needed
 
     @property
     def stamp_s(self) -> float:
@@ -67,8 +74,12 @@ class Output:
 class Stage(Protocol):
     """A per-frame step. ``name`` is its timing key (``latency_<name>_*`` in diagnostics).
 
-    A stage with background threads also has ``close()``, which the pipeline calls when
-    the node cleans up: it finishes or drops their work and ends them.
+    Stages are lazy: a frame runs a stage only when one of its ``outputs`` is wanted
+    (subscribed) or a running stage consumes what it produces. A stage with no outputs
+    (it writes files, or rewrites the segmentation) always runs, and so does one whose
+    ``eager`` attribute is True (it keeps state from every frame, e.g. VOS's frame
+    buffer). A stage with background threads also has ``close()``, which the pipeline
+    calls when the node cleans up: it finishes or drops their work and ends them.
     """
 
     name: str

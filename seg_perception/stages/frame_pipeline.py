@@ -30,7 +30,7 @@ from ..latency_stats import LatencyStats
 from .base import Frame, Output, Stage
 from .segment import OverlayStage, SegmentStage
 
-__all__ = ["FramePipeline", "FrameOutcome", "FrameRejected"]
+__all__ = ["FramePipeline", "FrameOutcome", "FrameRejected", "plan_stages"]
 
 Sink = Callable[[Frame, list[tuple[Output, Any]]], None]
 _SEGMENTATION_PART = ("decode", "segment", "overlay")
@@ -79,6 +79,7 @@ class FramePipeline:
         ]
         self.stats = LatencyStats()
         self.counts = {"processed": 0, "rejected": 0, "failed": 0}
+        self.stage_runs = {stage.name: 0 for stage in self.stages[1:]}  # lazy ones ran
         self.last_problem = ""
         self.last_problem_at = -float("inf")
         self._lock = threading.Lock()
@@ -123,9 +124,12 @@ class FramePipeline:
         return next((s for s in self.stages if s.name == name), None)
 
     def counters(self) -> dict[str, int]:
-        """Frame counts plus each stage's own counters (e.g. flow restarts)."""
+        """Frame counts, how many processed frames ran each stage after the segmentation
+        (``stage_runs (overlay)``: lazy stages run only for subscribers), and each stage's
+        own counters (e.g. flow restarts)."""
         with self._lock:
             values = dict(self.counts)
+            values.update({f"stage_runs ({name})": n for name, n in self.stage_runs.items()})
         for stage in self.optional:
             extra = getattr(stage, "counters", None)
             if extra is not None:
@@ -154,8 +158,13 @@ class FramePipeline:
         sink: Sink | None = None,
         rejects: tuple[type[BaseException], ...] = (ImageDecodeError, FrameRejected),
         fatal: tuple[type[BaseException], ...] = (),
+        wanted: frozenset[str] | None = None,
     ) -> FrameOutcome:
-        """Decode, run every stage, hand the outputs to ``sink``; never raises for a frame.
+        """Decode, run the stages, hand the outputs to ``sink``; never raises for a frame.
+
+        ``wanted``: the output keys someone takes (the node's subscribed topics); only the
+        stages those need run, and only their outputs reach ``sink`` (``labels`` always:
+        it is the product). None (``bag-eval``): every stage and output.
 
         A decode error of the ``rejects`` types rejects the frame; any other exception (of
         the decoder, a native library, a stage or the sink) fails it. Either way the frame
@@ -172,18 +181,23 @@ class FramePipeline:
             return self._problem("rejected", str(exc))
         except Exception as exc:  # e.g. cv2.error from a native decoder
             return self._problem("failed", f"decode: {exc.__class__.__name__}: {exc}")
-        frame = Frame(rgb, stamp, frame_id)
+        stages = self.stages  # one consistent set even if replace_segmentation runs now
+        running, needed = plan_stages(stages, wanted)
+        frame = Frame(rgb, stamp, frame_id, needed=needed)
         timings = frame.timings_ms
         timings["decode"] = 1e3 * (time.perf_counter() - started)
-        stages = self.stages  # one consistent set even if replace_segmentation runs now
+        timings.update({stage.name: 0.0 for stage in stages})  # a skipped stage costs 0
         try:
-            for stage in stages:
+            for stage in running:
                 stage_start = time.perf_counter()
                 frame.data.update(stage(frame))
                 timings[stage.name] = 1e3 * (time.perf_counter() - stage_start)
             sink_start = time.perf_counter()
             if sink is not None:
-                sink(frame, self.frame_outputs(frame, stages))
+                outputs = self.frame_outputs(frame, running)
+                if wanted is not None:
+                    outputs = [(o, v) for o, v in outputs if o.key in wanted or o.key == "labels"]
+                sink(frame, outputs)
             timings["publish"] = 1e3 * (time.perf_counter() - sink_start)
         except fatal:
             raise
@@ -195,6 +209,8 @@ class FramePipeline:
         timings["non_inference"] = timings["total"] - timings["inference"] - optional
         with self._lock:
             self.counts["processed"] += 1
+            for stage in running[1:]:
+                self.stage_runs[stage.name] = self.stage_runs.get(stage.name, 0) + 1
             self.stats.record(timings)
         return FrameOutcome("processed", frame)
 
@@ -210,3 +226,26 @@ class FramePipeline:
             self.counts[status] += 1
             self.last_problem, self.last_problem_at = reason, time.monotonic()
         return FrameOutcome(status, reason=reason)
+
+
+def plan_stages(
+    stages: Sequence[Stage], wanted: frozenset[str] | None
+) -> tuple[list[Stage], frozenset[str] | None]:
+    """The stages a frame runs for the ``wanted`` output keys, and the data keys it needs
+    (None, None: all of them). Walks back from the last stage: a stage runs when it has
+    no outputs, is ``eager``, is the segmentation, or produces a needed key; what it
+    consumes is then needed too."""
+    if wanted is None:
+        return list(stages), None
+    needed = set(wanted) | {"labels"}
+    running = []
+    for stage in reversed(stages):
+        if (
+            not stage.outputs
+            or getattr(stage, "eager", False)
+            or isinstance(stage, SegmentStage)
+            or needed & set(stage.produces)
+        ):
+            running.append(stage)
+            needed |= set(stage.consumes)
+    return running[::-1], frozenset(needed)

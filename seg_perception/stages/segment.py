@@ -11,8 +11,9 @@ __all__ = ["SegmentStage", "OverlayStage"]
 
 
 class SegmentStage:
-    """Class ids and confidence at the frame's size (``SegmentationPipeline``), and the
-    softmax at the network's size when the pipeline keeps it (``probabilities``).
+    """Class ids and confidence at the frame's size (``SegmentationPipeline``; no
+    confidence when the frame does not need it), and the softmax at the network's size
+    when the pipeline keeps it (``probabilities``).
 
     Adds the network's ``preprocess``, ``inference`` and ``postprocess`` sub-timings.
     """
@@ -27,9 +28,11 @@ class SegmentStage:
         self.produces = ("labels", "confidence", *kept)
 
     def __call__(self, frame: Frame) -> dict[str, Any]:
-        result = self.pipeline(frame.rgb)
+        result = self.pipeline(frame.rgb, confidence=frame.needs("confidence"))
         frame.timings_ms.update(result.timings_ms)
-        data = {"labels": result.labels, "confidence": result.confidence}
+        data = {"labels": result.labels}
+        if result.confidence is not None:
+            data["confidence"] = result.confidence
         if result.probabilities is not None:
             data["probabilities"] = result.probabilities
         return data

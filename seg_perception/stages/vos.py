@@ -29,6 +29,7 @@ class VOSStage:
     consumes: tuple[str, ...] = ()
     produces = ("vos_mask",)
     outputs = (Output("vos_mask", "vos/mask", "mono8"),)
+    eager = True  # the target is followed (and OnAVOS adapts) frame by frame: no gaps
 
     def __init__(self, tracker: TargetTracker):
         self.tracker = tracker
