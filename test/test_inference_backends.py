@@ -160,7 +160,7 @@ def test_bench_measures_each_backend(cache, tmp_path: Path) -> None:
     backends = [b for b in ("torch", "onnxruntime") if b in installed_backends()]
     out = tmp_path / "bench.json"
     argv = ["bench", "--sizes", "160x120", "--iterations", "3", "--seconds", "1", "--rate", "10"]
-    argv += ["--backend", *backends, "--out", str(out)]
+    argv += ["--backend", *backends, "--subscribe", "labels", "all", "--out", str(out)]
     # its own process: bench initialises rclpy, which this test session may already have
     result = subprocess.run(
         [sys.executable, "-m", "seg_perception", *argv],
@@ -170,7 +170,9 @@ def test_bench_measures_each_backend(cache, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     runs = json.loads(out.read_text())["runs"]
-    assert [r["backend"] for r in runs] == backends
+    assert [r["backend"] for r in runs] == [b for b in backends for _ in range(2)]
+    subscribed = [r["end_to_end"]["subscribed"] for r in runs]
+    assert subscribed == [["labels"], ["labels", "overlay", "confidence"]] * len(backends)
     for entry in runs:
         assert entry["in_process"]["stages_ms"]["inference"]["mean"] > 0
         e2e = entry["end_to_end"]

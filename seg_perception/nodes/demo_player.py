@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
@@ -22,7 +23,13 @@ class DemoPlayer(Node):
     """Publishes ``frames`` (``[(stem, rgb, label)]``) on ``image_topic`` and records the
     outputs of the node at ``node_ns``, matched to frames by header stamp."""
 
-    def __init__(self, frames, image_topic: str, node_ns: str):
+    def __init__(
+        self,
+        frames,
+        image_topic: str,
+        node_ns: str,
+        outputs: Sequence[str] = ("labels", "overlay", "confidence"),
+    ):
         super().__init__("seg_perception_demo_player")
         self.frames, self.node_ns = frames, node_ns
         reliable = QoSProfile(depth=len(frames) + 1, reliability=ReliabilityPolicy.RELIABLE)
@@ -35,14 +42,14 @@ class DemoPlayer(Node):
         self.sent: dict[tuple[int, int], tuple[int, float]] = {}
         self.published = 0
         self.last_diagnostics: dict | None = None
+        handlers = {
+            "labels": self._on_labels,
+            "overlay": self._recorder(self.overlays),
+            "confidence": self._recorder(self.confidence),
+        }
         self.output_subs = [
-            self.create_subscription(Image, f"{node_ns}/labels", self._on_labels, reliable),
-            self.create_subscription(
-                Image, f"{node_ns}/overlay", self._recorder(self.overlays), reliable
-            ),
-            self.create_subscription(
-                Image, f"{node_ns}/confidence", self._recorder(self.confidence), reliable
-            ),
+            self.create_subscription(Image, f"{node_ns}/{name}", handlers[name], reliable)
+            for name in ("labels", *(o for o in outputs if o != "labels"))
         ]
         self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
         self._timer = None

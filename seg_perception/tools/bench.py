@@ -27,6 +27,8 @@ from ..samples import load_camvid_sample
 from ..stages.crf import REFINE_MODES
 from .arg_types import frame_size, positive_float, positive_int, thread_count
 
+SUBSCRIPTIONS = {"labels": ("labels",), "all": ("labels", "overlay", "confidence")}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -57,6 +59,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--precision", nargs="+", choices=("fp32", "int8"), default=["fp32"], help="precisions"
+    )
+    parser.add_argument(
+        "--subscribe",
+        nargs="+",
+        choices=tuple(SUBSCRIPTIONS),
+        default=["all"],
+        help="end to end: the outputs subscribed (labels: ~/labels only, so the lazy node "
+        "computes nothing else; all: labels, overlay and confidence), one run each",
     )
     parser.add_argument("--out", default="out/bench/bench.json", help="JSON results")
     parser.add_argument("--skip-e2e", action="store_true", help="only the in-process stages")
@@ -126,7 +136,7 @@ def _in_process(size, args, backend: str, precision: str) -> dict:
     return {"network_input": network, "stages_ms": summary}
 
 
-def _end_to_end(size, args, backend: str, precision: str) -> dict:
+def _end_to_end(size, args, backend: str, precision: str, subscribe: str) -> dict:
     from rclpy.executors import SingleThreadedExecutor
 
     from ..nodes.demo_player import DemoPlayer
@@ -145,7 +155,7 @@ def _end_to_end(size, args, backend: str, precision: str) -> dict:
     for name, value in _node_parameters(size, args, backend, precision).items():
         ros_args += ["-p", f"{name}:={value}"]
     executor = SingleThreadedExecutor()
-    player = DemoPlayer(frames, "/bench/image_raw", "/segmentation_node")
+    player = DemoPlayer(frames, "/bench/image_raw", "/segmentation_node", SUBSCRIPTIONS[subscribe])
     executor.add_node(player)
     with NodeProcess("segmentation_node", ros_args) as node:
         player.play_through(executor, node, args.rate, 60.0)
@@ -161,6 +171,7 @@ def _end_to_end(size, args, backend: str, precision: str) -> dict:
         "output_fps": player.output_fps(),
         "latency_ms": latency,
         "publish_rate_hz": args.rate,
+        "subscribed": list(SUBSCRIPTIONS[subscribe]),
     }
 
 
@@ -195,10 +206,14 @@ def run(args: argparse.Namespace) -> int:
                         "refine": args.refine,
                         "in_process": _in_process(size, args, backend, precision),
                     }
-                    if not args.skip_e2e:
-                        print(f"[{key}] end to end ({args.seconds:.0f} s) ...", flush=True)
-                        entry["end_to_end"] = _end_to_end(size, args, backend, precision)
                     results["runs"].append(entry)
+                    for subscribe in [] if args.skip_e2e else args.subscribe:
+                        print(f"[{key}] end to end, {subscribe} ({args.seconds:.0f} s) ...")
+                        e2e = _end_to_end(size, args, backend, precision, subscribe)
+                        if "end_to_end" in entry:  # one row per subscription
+                            entry = {**entry}
+                            results["runs"].append(entry)
+                        entry["end_to_end"] = e2e
                     time.sleep(0.5)
         finally:
             rclpy.try_shutdown()
@@ -212,7 +227,7 @@ def _print_table(results: dict) -> None:
     print(f"\nmachine: {results['machine']}")
     header = (
         "| frame | backend | forward ms | node total ms | all but forward ms | "
-        "e2e fps | e2e p50 / p90 / p99 ms | lost | dropped |"
+        "subscribed | e2e fps | e2e p50 / p90 / p99 ms | lost | dropped |"
     )
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
@@ -222,11 +237,12 @@ def _print_table(results: dict) -> None:
         if e2e:
             latency = e2e["latency_ms"]
             e2e_cells = (
+                f"{', '.join(e2e['subscribed'])} | "
                 f"{e2e['output_fps']:.1f} | {latency['p50']:.0f} / {latency['p90']:.0f} / "
                 f"{latency['p99']:.0f} | {e2e['lost']} | {e2e['dropped_by_node']}"
             )
         else:
-            e2e_cells = "- | - | - | -"
+            e2e_cells = "- | - | - | - | -"
         runtime = f"{entry['backend']} {entry['precision']}"
         if "crf" in stages:
             runtime += f", CRF {stages['crf']['mean']:.0f} ms"
