@@ -111,7 +111,7 @@ class ClassServices:
         """Segment with ``model`` from the next frame on, on the running network's device
         and backend."""
         running = self.frames.segmentation
-        backend = BackendChoice(running.network.backend, "the node's backend")
+        backend = BackendChoice(running.backend, "the node's backend")
         segmentation = segmentation_for(
             model,
             classes,

@@ -23,7 +23,7 @@ from ..image_codec import compressed_msg_to_rgb, image_msg_to_rgb
 from ..latest_worker import LatestOnlyWorker
 from ..stages.base import JSON, Output
 from ..stages.build import build_frame_pipeline
-from ..stages.frame_pipeline import FramePipeline
+from ..stages.frame_pipeline import ALWAYS_WANTED, FramePipeline
 from ..stages.segmentation_params import PARAM_SPECS
 from .class_services import ClassServices
 from .diagnostics import diagnostic_array, frame_counters
@@ -285,7 +285,7 @@ class SegmentationRunner:
                     "inference_backend": frames.segmentation.backend,
                     "input_topic": topic,
                     "active": str(self.active),
-                    "live_outputs": ", ".join(sorted(self.live_outputs | {"labels"})),
+                    "live_outputs": ", ".join(sorted(self.live_outputs | ALWAYS_WANTED)),
                     **(self.class_services.diagnostics() if self.class_services else {}),
                     **frames.stage_values(),
                 },

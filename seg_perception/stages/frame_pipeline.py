@@ -30,9 +30,10 @@ from ..latency_stats import LatencyStats
 from .base import Frame, Output, Stage
 from .segment import OverlayStage, SegmentStage
 
-__all__ = ["FramePipeline", "FrameOutcome", "FrameRejected", "plan_stages"]
+__all__ = ["FramePipeline", "FrameOutcome", "FrameRejected", "plan_stages", "ALWAYS_WANTED"]
 
 Sink = Callable[[Frame, list[tuple[Output, Any]]], None]
+ALWAYS_WANTED = frozenset({"labels"})  # the product: computed and published subscribed or not
 _SEGMENTATION_PART = ("decode", "segment", "overlay")
 
 
@@ -196,7 +197,7 @@ class FramePipeline:
             if sink is not None:
                 outputs = self.frame_outputs(frame, running)
                 if wanted is not None:
-                    outputs = [(o, v) for o, v in outputs if o.key in wanted or o.key == "labels"]
+                    outputs = [(o, v) for o, v in outputs if o.key in wanted | ALWAYS_WANTED]
                 sink(frame, outputs)
             timings["publish"] = 1e3 * (time.perf_counter() - sink_start)
         except fatal:
@@ -237,7 +238,7 @@ def plan_stages(
     consumes is then needed too."""
     if wanted is None:
         return list(stages), None
-    needed = set(wanted) | {"labels"}
+    needed = set(wanted | ALWAYS_WANTED)
     running = []
     for stage in reversed(stages):
         if (

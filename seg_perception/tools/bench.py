@@ -206,14 +206,13 @@ def run(args: argparse.Namespace) -> int:
                         "refine": args.refine,
                         "in_process": _in_process(size, args, backend, precision),
                     }
-                    results["runs"].append(entry)
-                    for subscribe in [] if args.skip_e2e else args.subscribe:
-                        print(f"[{key}] end to end, {subscribe} ({args.seconds:.0f} s) ...")
-                        e2e = _end_to_end(size, args, backend, precision, subscribe)
-                        if "end_to_end" in entry:  # one row per subscription
-                            entry = {**entry}
-                            results["runs"].append(entry)
-                        entry["end_to_end"] = e2e
+                    if args.skip_e2e:
+                        results["runs"].append(entry)
+                    else:
+                        for subscribe in args.subscribe:  # a row each
+                            print(f"[{key}] end to end, {subscribe} ({args.seconds:.0f} s) ...")
+                            e2e = _end_to_end(size, args, backend, precision, subscribe)
+                            results["runs"].append({**entry, "end_to_end": e2e})
                     time.sleep(0.5)
         finally:
             rclpy.try_shutdown()
