@@ -21,6 +21,8 @@ from .sim_bridge_node import EPISODE_FIELDS
 
 __all__ = ["evaluate_through_ros"]
 
+LOCK_STEP_STALE_TIMEOUT_S = 1e9  # the policy's camera watchdog never fires in an evaluation
+
 
 def evaluate_through_ros(
     checkpoint: str | Path,
@@ -55,6 +57,11 @@ def evaluate_through_ros(
             # differences between runtimes into other trajectories
             "-p",
             "inference_backend:=torch",
+            # no stale-camera zero commands: in lock step every cmd_vel steps the
+            # simulator, and the zeros sent before the first frame (or while a frame is
+            # resent) stepped it with no policy's answer (a return of 803 against 890)
+            "-p",
+            f"stale_timeout:={LOCK_STEP_STALE_TIMEOUT_S}",
             "-r",
             "image:=/sim_bridge_node/image",
         ]
