@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import cv2
@@ -103,10 +104,13 @@ def init_before_its_frame_is_taken(ros, mask: np.ndarray, rgb: np.ndarray) -> bo
         assert ros.spin_until(lambda: init.get_subscription_count() > 0, 30.0)
         init.publish(array_to_image_msg(mask, "mono8", header))
         ros.spin_until(lambda: False, 0.3)  # the init is there before its frame
-        for _ in range(3):
-            camera.publish(array_to_image_msg(rgb, "rgb8", header))
-            ros.spin_until(lambda: False, 0.1)
-        return ros.spin_until(lambda: target == ["9999.000000000"], 30.0)
+        frame = array_to_image_msg(rgb, "rgb8", header)
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline:  # best effort: send it until it is taken
+            camera.publish(frame)
+            if ros.spin_until(lambda: target == ["9999.000000000"], 0.2):
+                return True
+        return False
     finally:
         for entity in entities[:1]:
             ros.node.destroy_subscription(entity)

@@ -7,15 +7,13 @@ the worker skipped, or has not reached yet, can be named too). A bad one (wrong
 encoding or size, empty, full, unknown stamp) is logged as one line and shown in
 diagnostics (``vos_last_error``); the previous target is kept. An init naming a stamp
 newer than every frame received waits for that frame (it may still be on its way: the
-sender saw it first) until a frame at least as new arrives, at most
-``EARLY_INIT_WAIT_S``. ``~/vos/reset``
+sender saw it first) until a frame at least as new arrives, or both 2 s and 10 older
+frames have passed (``vos.early_init``). ``~/vos/reset``
 (``std_srvs/Trigger``) forgets the target. ``~/vos/mask`` is a pipeline output.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -26,6 +24,7 @@ from std_srvs.srv import Trigger
 
 from ..image_codec import ImageDecodeError, decode_raw, raw_image_of
 from ..stages.frame_pipeline import FramePipeline
+from ..vos.early_init import EarlyInit
 from ..vos.frame_buffer import FrameBuffer, VOSInitError
 from ..vos.target_tracker import TargetTracker
 from .ros_image import stamp_key
@@ -33,7 +32,6 @@ from .ros_image import stamp_key
 __all__ = ["VOSTopics"]
 
 MASK_ENCODINGS = ("mono8",)
-EARLY_INIT_WAIT_S = 2.0  # an init may arrive before the frame it names
 
 
 class VOSTopics:
@@ -50,8 +48,7 @@ class VOSTopics:
         self.node, self.tracker, self.max_pixels = node, tracker, max_pixels
         self.decode = decode
         self.received: FrameBuffer[object] = FrameBuffer(buffer_frames)
-        self._early: tuple[Image, float] | None = None  # (init, give up at) awaiting its frame
-        self._early_lock = threading.Lock()
+        self.early: EarlyInit[Image] = EarlyInit()  # an init awaiting the frame it names
         qos = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
         self.subscription = node.create_subscription(Image, "~/vos/init", self._on_init, qos)
         self.service = node.create_service(Trigger, "~/vos/reset", self._on_reset)
@@ -71,15 +68,9 @@ class VOSTopics:
         an init that waits for this frame (or a newer one, or too long) is handled now."""
         stamp = stamp_key(msg)
         self.received.add(stamp, msg)
-        with self._early_lock:
-            early = self._early
-            due = early is not None and (
-                stamp >= stamp_key(early[0]) or time.monotonic() > early[1]
-            )
-            if due:
-                self._early = None
-        if due:
-            self._on_init(early[0], may_wait=False)
+        init = self.early.frame_taken(stamp)
+        if init is not None:
+            self._on_init(init, may_wait=False)
 
     def _on_init(self, msg: Image, may_wait: bool = True) -> None:
         stamp = stamp_key(msg)
@@ -89,8 +80,7 @@ class VOSTopics:
             except ImageDecodeError as exc:
                 raise VOSInitError(f"bad init mask: {exc}") from None
             if may_wait and self.received.is_ahead(stamp):
-                with self._early_lock:
-                    self._early = (msg, time.monotonic() + EARLY_INIT_WAIT_S)
+                self.early.hold(msg, stamp)
                 return  # handled when its frame (or a newer one) arrives
             frame = self.received.find(stamp)
             try:
@@ -108,8 +98,7 @@ class VOSTopics:
         )
 
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response):
-        with self._early_lock:
-            self._early = None
+        self.early.clear()
         self.tracker.reset()
         response.success, response.message = True, "VOS target forgotten; idle"
         return response
