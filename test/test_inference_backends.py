@@ -76,23 +76,62 @@ def test_backend_labels_agree_with_torch(bundled, cache, backend: str) -> None:
     assert share >= 0.995, f"{backend}: {100 * share:.3f} % of pixels agree"
 
 
-def test_int8_model_agrees_mostly_and_belongs_to_its_checkpoint(bundled, cache) -> None:
-    if "onnxruntime" not in installed_backends():
-        pytest.skip("onnxruntime is not installed")
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_int8_model_agrees_everywhere_and_belongs_to_its_checkpoint(
+    bundled, cache, backend: str
+) -> None:
+    import onnx
+
+    from seg_perception.inference.int8_saturation import largest_int8_weight
+
+    if backend not in installed_backends():
+        pytest.skip(f"{backend} is not installed")
     if not DEFAULT_INT8_MODEL.is_file():
         pytest.skip("no bundled INT8 model")
-    int8 = pipeline_of(bundled, "onnxruntime", DEFAULT_INT8_MODEL)
-    # INT8 kernels depend on the CPU: 93.75 % of the sample's pixels agree on an AVX2-only
-    # AMD EPYC (no VNNI: ONNX Runtime's u8s8 path can saturate), >= 95 % on the earlier
-    # sessions' machines; an unrelated model agrees on far fewer.
-    assert agreement(pipeline_of(bundled, "torch"), int8) >= 0.92
+    # 7-bit weights: no u8 x s8 pair can saturate an int16 on a CPU without VNNI, so
+    # this CPU's integers are every x86 CPU's, and so is the agreement below
+    assert largest_int8_weight(onnx.load(str(DEFAULT_INT8_MODEL))) <= 64
+    int8 = pipeline_of(bundled, backend, DEFAULT_INT8_MODEL)
+    share = agreement(pipeline_of(bundled, "torch"), int8)
+    assert share >= 0.99, f"{backend} INT8: {100 * share:.3f} % of pixels agree with FP32"
     other = build_model("lraspp", 11, **{"encoder": "mobilenet_v3_small"})
     with pytest.raises(ValueError, match="another checkpoint"):
         segmentation_network(
-            other, SIZE, BackendChoice("onnxruntime", "t"), CPU, "0" * 64, 0, DEFAULT_INT8_MODEL
+            other, SIZE, BackendChoice(backend, "t"), CPU, "0" * 64, 0, DEFAULT_INT8_MODEL
         )
     with pytest.raises(ValueError, match="needs the onnxruntime or openvino"):
         pipeline_of(bundled, "torch", DEFAULT_INT8_MODEL)
+
+
+AVX2_AGREEMENT = """
+import sys
+sys.path.insert(0, {test!r})
+from test_inference_backends import agreement, pipeline_of
+from seg_perception.checkpoint import DEFAULT_CHECKPOINT, DEFAULT_INT8_MODEL, load_model
+model, _ = load_model(DEFAULT_CHECKPOINT)
+int8 = pipeline_of(model, "openvino", DEFAULT_INT8_MODEL)
+print(agreement(pipeline_of(model, "torch"), int8))
+"""
+
+
+@pytest.mark.slow
+def test_int8_agreement_holds_on_openvinos_avx2_kernels(cache) -> None:
+    """OpenVINO limited to AVX2 (oneDNN's ``ONEDNN_MAX_CPU_ISA``) runs the kernels of a
+    CPU without VNNI, whose u8 x s8 pairs saturate: the 8-bit model this one replaced
+    agreed on 93.2 % of the sample's pixels there, against 98.3 % with VNNI."""
+    import subprocess
+    import sys
+
+    if "openvino" not in installed_backends() or not DEFAULT_INT8_MODEL.is_file():
+        pytest.skip("needs openvino and the bundled INT8 model")
+    code = AVX2_AGREEMENT.format(test=str(Path(__file__).parent))
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    share = float(result.stdout.strip().splitlines()[-1])
+    assert share >= 0.99, f"INT8 on AVX2 kernels: {100 * share:.3f} % of pixels agree"
 
 
 def test_cache_rebuilds_corrupt_and_stale_files(tmp_path: Path) -> None:

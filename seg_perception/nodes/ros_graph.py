@@ -110,6 +110,7 @@ class NodeProcess:
         ros_args: arguments after ``--ros-args`` (``--params-file F``, ``-r a:=b``, ``-p k:=v``).
         env: environment (from ``isolated_ros_env``).
         log_path: file receiving the node's stdout and stderr.
+        prefix: a command the node runs under (a profiler: ``py-spy record ... --``).
     """
 
     def __init__(
@@ -118,9 +119,10 @@ class NodeProcess:
         ros_args: Sequence[str] = (),
         env: dict[str, str] | None = None,
         log_path: str | os.PathLike | None = None,
+        prefix: Sequence[str] = (),
     ):
         self.executable = executable
-        self.command = [*node_command(executable), "--ros-args", *ros_args]
+        self.command = [*prefix, *node_command(executable), "--ros-args", *ros_args]
         self.env = env
         self.log_path = Path(log_path) if log_path else None
         self.process: subprocess.Popen | None = None

@@ -77,6 +77,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the node's refine parameter (crf: the dense CRF, node defaults)",
     )
     parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="end to end: run the node under py-spy and write each run's collapsed stacks, "
+        "a chart of where its samples go and a summary to DIR",
+    )
+    parser.add_argument(
         "--network-at-frame-size",
         action="store_true",
         help="run the network (and the CRF) at each frame size instead of the node's 480x360",
@@ -142,6 +148,7 @@ def _end_to_end(size, args, backend: str, precision: str, subscribe: str) -> dic
     from ..nodes.demo_player import DemoPlayer
     from ..nodes.ros_graph import NodeProcess
     from ..package_files import config_file
+    from .node_profile import NodeProfile
 
     count = max(2, int(args.rate * args.seconds))
     sample = _frames(size, None)
@@ -157,7 +164,10 @@ def _end_to_end(size, args, backend: str, precision: str, subscribe: str) -> dic
     executor = SingleThreadedExecutor()
     player = DemoPlayer(frames, "/bench/image_raw", "/segmentation_node", SUBSCRIPTIONS[subscribe])
     executor.add_node(player)
-    with NodeProcess("segmentation_node", ros_args) as node:
+    key = f"{size[0]}x{size[1]}-{backend}-{precision}-{subscribe}"
+    profile = NodeProfile(Path(args.profile), key) if args.profile else None
+    prefix = profile.command() if profile else ()
+    with NodeProcess("segmentation_node", ros_args, prefix=prefix) as node:
         player.play_through(executor, node, args.rate, 60.0)
     executor.shutdown()
     player.destroy_node()
@@ -172,6 +182,7 @@ def _end_to_end(size, args, backend: str, precision: str, subscribe: str) -> dic
         "latency_ms": latency,
         "publish_rate_hz": args.rate,
         "subscribed": list(SUBSCRIPTIONS[subscribe]),
+        **({"profile": profile.summary()} if profile else {}),
     }
 
 
