@@ -18,6 +18,7 @@ setup(
             "samples/*/*.*",
             "samples/*/*/*.*",
             "web/*.html",
+            "driving/*.yaml",
         ]
     },
     data_files=[

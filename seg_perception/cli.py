@@ -107,6 +107,10 @@ VERB_GROUPS = {
             "seg_perception.tools.train_policy_cli",
             "train the driving policy (behaviour cloning + segmentation auxiliary loss)",
         ),
+        "dagger": (
+            "seg_perception.tools.dagger_cli",
+            "DAgger rounds: the policy drives, the expert labels, the policy retrains",
+        ),
         "plot-log": ("seg_perception.tools.plot_log_cli", "plot a training log.csv"),
     },
     "bags": {

@@ -112,16 +112,39 @@ def record_expert_demos(
 
 
 def record_dagger_demos(
-    runner, seeds: Sequence[int], skip_frames: int = 50
+    runner,
+    seeds: Sequence[int],
+    skip_frames: int = 50,
+    beta: float = 0.0,
+    steer_noise: float = 0.0,
+    noise_hold: int = 8,
 ) -> tuple[Demonstrations, list[float]]:
     """DAgger: ``runner`` (a ``PolicyRunner``) drives one episode per seed, the expert
-    labels every frame. Returns the demonstrations and the policy's returns."""
+    labels every frame. Returns the demonstrations and the executed driving's returns.
+
+    Args:
+        beta: chance that a step executes the expert's action instead of the policy's
+            (Ross et al.'s mixture; decayed over rounds, 0 = the policy alone).
+        steer_noise: std of steering noise added to the executed action (held
+            ``noise_hold`` steps), to visit states off the driven line.
+    """
     from .commands import twist_values_to_action
     from .sim import FRAME_PERIOD_S
 
+    if not 0.0 <= beta <= 1.0 or steer_noise < 0:
+        raise ValueError(f"beta must be in [0, 1] and steer noise >= 0, got {beta}, {steer_noise}")
+    rng = np.random.default_rng(int(seeds[0]) if len(seeds) else 0)
+    noise = [0.0]
+
     def drive(sim: CarRacingSim, frame: np.ndarray, action: np.ndarray) -> np.ndarray:
-        command = runner(frame, sim.steps * FRAME_PERIOD_S)
-        return twist_values_to_action(command.linear_x, command.angular_z)
+        command = runner(frame, sim.steps * FRAME_PERIOD_S)  # every frame: its limiter state
+        executed = twist_values_to_action(command.linear_x, command.angular_z)
+        if beta > 0 and rng.random() < beta:
+            executed = action.copy()
+        if sim.steps % noise_hold == 0:
+            noise[0] = float(rng.normal(0.0, steer_noise)) if steer_noise > 0 else 0.0
+        executed[0] = np.clip(executed[0] + noise[0], -1.0, 1.0)
+        return executed
 
     return _record(seeds, "DAgger episodes", skip_frames, drive, runner.reset)
 

@@ -1,26 +1,32 @@
-"""Closed-loop evaluation of a driving policy in CarRacing-v3 on fixed seeds.
+"""Closed-loop evaluation of a driving policy (or the expert) in CarRacing-v3.
 
-``evaluate_in_process`` steps the simulator and the policy in one process;
-``nodes.drive_eval_ros.evaluate_through_ros`` does the same through the nodes. Both
-feed the policy the same frames with the same stamps (simulated time) through the same
-``PolicyRunner``, so they agree up to floating-point thread effects.
+``evaluate`` drives one episode per seed under a test condition (``conditions``), in
+this process or spread over ``workers`` processes (episodes are independent; results
+come back in seed order). ``nodes.drive_eval_ros.evaluate_through_ros`` does the same
+through the nodes; both feed the policy the same frames with the same stamps
+(simulated time) through the same ``PolicyRunner``, so they agree up to floating-point
+thread effects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from .commands import twist_values_to_action
-from .policy_runner import PolicyRunner
+from .conditions import TestCondition
+from .episode_stats import score_summary
 from .sim import FRAME_PERIOD_S, CarRacingSim
 
 __all__ = [
     "EpisodeResult",
     "DEFAULT_EVAL_SEED",
+    "Driver",
+    "evaluate",
     "evaluate_in_process",
     "evaluate_expert",
     "summarize",
@@ -38,57 +44,123 @@ class EpisodeResult:
     lap_finished: bool
 
 
-def _drive(sim: CarRacingSim, seeds: Sequence[int], act: Callable, reset: Callable, desc: str):
-    results = []
-    for seed in tqdm(seeds, desc=desc, dynamic_ncols=True):
-        frame = sim.reset(seed)
-        reset()
-        result = None
-        while not sim.done:
-            result = sim.step(act(frame, sim.steps * FRAME_PERIOD_S))
-            frame = result.frame
-        results.append(
-            EpisodeResult(
-                seed, result.episode_return, sim.steps, sim.progress, result.lap_finished
-            )
+@dataclass(frozen=True)
+class Driver:
+    """Who drives: the expert (with ``expert_gains`` changed from the defaults), or the
+    policy in ``checkpoint`` (torch, CPU threads)."""
+
+    checkpoint: str | None = None  # None: the scripted expert
+    threads: int = 1
+    expert_gains: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return "expert" if self.checkpoint is None else "policy"
+
+
+def _episode(sim: CarRacingSim, seed: int, act: Callable, reset: Callable) -> EpisodeResult:
+    frame = sim.reset(seed)
+    reset()
+    result = None
+    while not sim.done:
+        result = sim.step(act(frame, sim.steps * FRAME_PERIOD_S))
+        frame = result.frame
+    return EpisodeResult(seed, result.episode_return, sim.steps, sim.progress, result.lap_finished)
+
+
+class _Episodes:
+    """A simulator and a driver, built once per process, driving seed after seed."""
+
+    def __init__(self, sim: CarRacingSim, act: Callable, reset: Callable[[], None]):
+        self.sim, self.act, self.reset = sim, act, reset
+
+    @classmethod
+    def of(cls, driver: Driver, condition: TestCondition) -> _Episodes:
+        if driver.checkpoint is not None:
+            import torch
+
+            from .policy_runner import PolicyRunner, load_policy
+
+            torch.set_num_threads(max(1, driver.threads))
+            model, _ = load_policy(Path(driver.checkpoint))
+            return cls.with_runner(PolicyRunner(model, device="cpu"), condition)
+        from .expert import ExpertGains, PurePursuitExpert
+
+        gains = ExpertGains(**dict(driver.expert_gains))
+        sim, expert = CarRacingSim(condition), PurePursuitExpert(gains)
+        return cls(sim, lambda frame, stamp: expert.action(sim.unwrapped), lambda: None)
+
+    @classmethod
+    def with_runner(cls, runner, condition: TestCondition) -> _Episodes:
+        """A ``PolicyRunner`` drives; its limited commands mapped as the bridge maps them."""
+
+        def act(frame: np.ndarray, stamp: float) -> np.ndarray:
+            command = runner(frame, stamp)
+            return twist_values_to_action(command.linear_x, command.angular_z)
+
+        return cls(CarRacingSim(condition), act, runner.reset)
+
+    def __call__(self, seed: int) -> EpisodeResult:
+        return _episode(self.sim, seed, self.act, self.reset)
+
+    def drive(self, seeds: Sequence[int], desc: str) -> list[EpisodeResult]:
+        try:
+            return [self(seed) for seed in tqdm(seeds, desc=desc, dynamic_ncols=True)]
+        finally:
+            self.sim.close()
+
+
+_WORKER: _Episodes | None = None
+
+
+def _start_worker(driver: Driver, condition: TestCondition) -> None:
+    global _WORKER
+    _WORKER = _Episodes.of(driver, condition)
+
+
+def _worker_episode(seed: int) -> EpisodeResult:
+    return _WORKER(seed)
+
+
+def evaluate(
+    driver: Driver,
+    seeds: Sequence[int],
+    condition: TestCondition | None = None,
+    workers: int = 1,
+) -> list[EpisodeResult]:
+    """One episode per seed under ``condition``, in seed order."""
+    condition = condition or TestCondition()
+    desc = f"{driver.name} episodes ({condition.name})"
+    if workers <= 1 or len(seeds) <= 1:
+        return _Episodes.of(driver, condition).drive(seeds, desc)
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # no forked torch or pygame state
+    with context.Pool(min(workers, len(seeds)), _start_worker, (driver, condition)) as pool:
+        results = list(
+            tqdm(pool.imap_unordered(_worker_episode, seeds), total=len(seeds), desc=desc)
         )
-    return results
+    order = {seed: index for index, seed in enumerate(seeds)}
+    return sorted(results, key=lambda r: order[r.seed])
 
 
-def evaluate_in_process(runner: PolicyRunner, seeds: Sequence[int]) -> list[EpisodeResult]:
-    """One episode per seed, the policy's limited commands mapped like the bridge does."""
-    sim = CarRacingSim()
-
-    def act(frame: np.ndarray, stamp: float) -> np.ndarray:
-        command = runner(frame, stamp)
-        return twist_values_to_action(command.linear_x, command.angular_z)
-
-    try:
-        return _drive(sim, seeds, act, runner.reset, "policy episodes")
-    finally:
-        sim.close()
+def evaluate_in_process(runner, seeds: Sequence[int]) -> list[EpisodeResult]:
+    """One episode per seed with an already built ``PolicyRunner`` (clean condition)."""
+    return _Episodes.with_runner(runner, TestCondition()).drive(seeds, "policy episodes")
 
 
-def evaluate_expert(seeds: Sequence[int]) -> list[EpisodeResult]:
+def evaluate_expert(seeds: Sequence[int], workers: int = 1) -> list[EpisodeResult]:
     """The scripted expert (privileged track state) on the same seeds."""
-    from .expert import PurePursuitExpert
-
-    sim, expert = CarRacingSim(), PurePursuitExpert()
-    try:
-        return _drive(
-            sim, seeds, lambda f, s: expert.action(sim.unwrapped), lambda: None, "expert episodes"
-        )
-    finally:
-        sim.close()
+    return evaluate(Driver(), seeds, workers=workers)
 
 
 def summarize(results: Sequence[EpisodeResult]) -> dict:
-    returns = np.array([r.episode_return for r in results])
+    """Mean, interquartile mean, bootstrap interval, tiles and laps, and every episode."""
     return {
-        "episodes": len(results),
-        "mean_return": float(returns.mean()),
-        "std_return": float(returns.std()),
-        "min_return": float(returns.min()),
-        "laps_finished": int(sum(r.lap_finished for r in results)),
+        **score_summary(
+            [r.episode_return for r in results],
+            [r.progress for r in results],
+            [r.lap_finished for r in results],
+        ),
         "per_episode": [asdict(r) for r in results],
     }

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .conditions import TestCondition
 from .sim_labels import render_labels
 
 __all__ = ["CarRacingSim", "StepResult", "FRAME_PERIOD_S", "MAX_EPISODE_STEPS"]
@@ -28,16 +29,19 @@ class CarRacingSim:
 
     Actions are ``[steer, gas, brake]``: steer in [-1, 1] (-1 full left), gas and brake
     in [0, 1]. An episode ends when the lap is complete, the car leaves the playfield,
-    or after ``MAX_EPISODE_STEPS`` steps.
+    or after ``MAX_EPISODE_STEPS`` steps. ``condition`` (test time only) recolours the
+    world, alters the frames returned or overrides the steering (``conditions``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, condition: TestCondition | None = None) -> None:
         import gymnasium as gym
 
         self._env = gym.make("CarRacing-v3", max_episode_steps=MAX_EPISODE_STEPS)
+        self.condition = condition or TestCondition()
         self.frame: np.ndarray | None = None
         self.episode_return = 0.0
         self.steps = 0
+        self.seed = 0
         self.done = True
 
     @property
@@ -47,18 +51,24 @@ class CarRacingSim:
 
     def reset(self, seed: int) -> np.ndarray:
         """Start the episode of track ``seed``; returns its first frame."""
-        self.frame, _ = self._env.reset(seed=int(seed))
-        self.episode_return, self.steps, self.done = 0.0, 0, False
+        for name, value in self.condition.colours(int(seed)).items():
+            setattr(self.unwrapped, name, value)
+        frame, _ = self._env.reset(seed=int(seed))
+        self.seed, self.episode_return, self.steps, self.done = int(seed), 0.0, 0, False
+        self.frame = self.condition.frame(frame, self.seed, 0)
         return self.frame
 
     def step(self, action: np.ndarray) -> StepResult:
         if self.done:
             raise RuntimeError("the episode is over: reset first")
-        action = np.asarray(action, dtype=np.float64)
+        action = np.array(action, dtype=np.float64)
+        override = self.condition.steer_override(self.steps)
+        if override is not None:
+            action[0] = override
         low, high = np.array([-1.0, 0.0, 0.0]), np.array([1.0, 1.0, 1.0])
         frame, reward, terminated, truncated, info = self._env.step(np.clip(action, low, high))
-        self.frame = frame
         self.steps += 1
+        self.frame = frame = self.condition.frame(frame, self.seed, self.steps)
         self.episode_return += float(reward)
         self.done = bool(terminated or truncated)
         return StepResult(
