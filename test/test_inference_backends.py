@@ -200,6 +200,7 @@ def test_bench_measures_each_backend(cache, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     argv = ["bench", "--sizes", "160x120", "--iterations", "3", "--seconds", "1", "--rate", "10"]
     argv += ["--backend", *backends, "--subscribe", "labels", "all", "--out", str(out)]
+    argv += ["--profile", str(tmp_path / "profile")]  # the node under py-spy
     # its own process: bench initialises rclpy, which this test session may already have
     result = subprocess.run(
         [sys.executable, "-m", "seg_perception", *argv],
@@ -217,3 +218,8 @@ def test_bench_measures_each_backend(cache, tmp_path: Path) -> None:
         e2e = entry["end_to_end"]
         assert e2e["received"] > 0
         assert e2e["published"] == e2e["received"] + e2e["dropped_by_node"] + e2e["lost"]
+        profile = e2e["profile"]
+        assert profile["samples"] > 0 and Path(profile["stacks"]).stat().st_size > 0
+        assert Path(profile["chart"]).read_bytes()[:4] == b"\x89PNG"
+        threads = dict(profile["threads"])
+        assert "segmentation" in threads  # the node's worker thread, by name

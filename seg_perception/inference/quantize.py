@@ -2,14 +2,15 @@
 
 The FP32 export of the fused network step (``FusedSegmentation``: uint8 frame in,
 labels and confidence out) is quantized to QDQ form with activation ranges calibrated
-(min/max) on CamVid training frames resized to the network size as the pipeline
-resizes them. The recipe, chosen on CamVid val frames (docs/results.md):
+(min/max, averaged over the frames) on CamVid training frames resized to the network
+size as the pipeline resizes them. The recipe, chosen on CamVid val and the sample
+frames (docs/benchmarks.md, "INT8 that holds on every x86 CPU"):
 
 - weights per output channel in 7 bits ([-64, 64], ``reduce_range``): no CPU without
   VNNI can saturate on them (``int8_saturation``), so the agreement with FP32
   measured here holds on every x86 CPU;
 - the biases corrected for the weights' rounding (``bias_correction``);
-- only the convolutions quantized (their UINT8 inputs and their weights): the
+- only the convolutions and their ReLU6 quantized (UINT8 activations): the
   element-wise operations (residual sums, the head's attention product, upsampling,
   the class reduction) stay in float, where they cost little time and quantizing them
   moved the most labels;
