@@ -18,12 +18,12 @@ class ExpertGains:
     lookahead_base: float = 8.0  # m ahead on the centre line at standstill
     lookahead_per_speed: float = 0.18  # extra lookahead per unit of speed
     steer_gain: float = 1.5  # steer per radian of heading error to the target
-    max_speed: float = 90.0  # on straights
-    lateral_accel: float = 55.0  # bend speed = sqrt(lateral_accel / curvature)
+    max_speed: float = 130.0  # on straights
+    lateral_accel: float = 170.0  # bend speed = sqrt(lateral_accel / curvature)
     braking_accel: float = 40.0  # deceleration the speed plan assumes before bends
     plan_distance: float = 120.0  # m of track ahead the speed plan looks at
     brake_margin: float = 4.0  # brake when this much faster than the plan
-    max_gas: float = 0.7  # full gas spins the rear wheels out of bends
+    max_gas: float = 1.0  # the gas is still cut while steering (below)
     gas_steer_cut: float = 0.9  # gas is scaled by (1 - gas_steer_cut * |steer|)
 
 
