@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from seg_perception.cli import main as cli_main
-from seg_perception.driving.conditions import CONDITIONS, NOISE_STD, PULSE_AT, TestCondition
+from seg_perception.driving.conditions import CONDITIONS, NOISE_STD, PULSE_AT, DriveCondition
 from seg_perception.driving.episode_stats import (
     bootstrap_interval,
     interquartile_mean,
@@ -31,7 +31,7 @@ TRAINING_SEEDS = set(range(0, 32))
 
 
 def drive(condition: str, seed: int = 7, steps: int = 60) -> tuple[CarRacingSim, list]:
-    sim = CarRacingSim(TestCondition(condition))
+    sim = CarRacingSim(DriveCondition(condition))
     frames = [sim.reset(seed)]
     for _ in range(steps):
         frames.append(sim.step(STEER_GAS).frame)
@@ -93,8 +93,8 @@ def test_recolouring_keeps_the_track_and_its_labels(clean, name: str) -> None:
     again, repeated = drive(name)  # deterministic per seed
     assert np.array_equal(repeated[-1], recoloured[-1])
     again.close()
-    other = TestCondition(name).colours(8)["road_color"]
-    assert not np.allclose(other, TestCondition(name).colours(7)["road_color"])
+    other = DriveCondition(name).colours(8)["road_color"]
+    assert not np.allclose(other, DriveCondition(name).colours(7)["road_color"])
 
 
 def test_noise_and_occluder_change_only_what_they_say(clean) -> None:
@@ -111,7 +111,7 @@ def test_noise_and_occluder_change_only_what_they_say(clean) -> None:
 
 
 def test_pulses_take_the_wheel_at_fixed_steps() -> None:
-    condition = TestCondition("pulse")
+    condition = DriveCondition("pulse")
     assert condition.steer_override(PULSE_AT[0] - 1) is None
     assert condition.steer_override(PULSE_AT[0]) == 1.0
     assert condition.steer_override(PULSE_AT[1] + 1) == -1.0
@@ -125,7 +125,7 @@ def test_pulses_take_the_wheel_at_fixed_steps() -> None:
 
 def test_unknown_condition() -> None:
     with pytest.raises(ValueError, match="unknown condition 'rain'; choose from clean"):
-        TestCondition("rain")
+        DriveCondition("rain")
     assert "clean" in CONDITIONS
 
 

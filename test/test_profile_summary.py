@@ -47,6 +47,9 @@ def test_threads_and_inclusive_shares(stacks) -> None:
 def test_a_bad_line_is_named_and_the_chart_is_written(tmp_path: Path, stacks) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text("main (node.py:3) many\n")
+    exiting = tmp_path / "exiting.txt"  # a line py-spy wrote while the node exited
+    exiting.write_text(COLLAPSED + 'process 7:"";thread (7): MainThread;\n')
+    assert sum(read_collapsed(exiting).values()) == 130
     with pytest.raises(ValueError, match=r"bad\.txt:1: not a collapsed stack line"):
         read_collapsed(bad)
     plot_shares(self_shares(stacks), "test", tmp_path / "chart.png")

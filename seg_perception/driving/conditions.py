@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CONDITIONS", "TestCondition", "COLOUR_VARIANTS", "NOISE_STD", "PULSE_AT"]
+__all__ = ["CONDITIONS", "DriveCondition", "COLOUR_VARIANTS", "NOISE_STD", "PULSE_AT"]
 
 CONDITIONS = ("clean", "colour", "domain_randomize", "noise", "occluder", "pulse")
 
@@ -51,7 +51,7 @@ PULSE_STEPS = 8
 
 
 @dataclass(frozen=True)
-class TestCondition:
+class DriveCondition:
     name: str = "clean"
 
     def __post_init__(self) -> None:

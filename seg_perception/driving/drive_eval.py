@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .commands import twist_values_to_action
-from .conditions import TestCondition
+from .conditions import DriveCondition
 from .episode_stats import score_summary
 from .sim import FRAME_PERIOD_S, CarRacingSim
 
@@ -75,7 +75,7 @@ class _Episodes:
         self.sim, self.act, self.reset = sim, act, reset
 
     @classmethod
-    def of(cls, driver: Driver, condition: TestCondition) -> _Episodes:
+    def of(cls, driver: Driver, condition: DriveCondition) -> _Episodes:
         if driver.checkpoint is not None:
             import torch
 
@@ -91,7 +91,7 @@ class _Episodes:
         return cls(sim, lambda frame, stamp: expert.action(sim.unwrapped), lambda: None)
 
     @classmethod
-    def with_runner(cls, runner, condition: TestCondition) -> _Episodes:
+    def with_runner(cls, runner, condition: DriveCondition) -> _Episodes:
         """A ``PolicyRunner`` drives; its limited commands mapped as the bridge maps them."""
 
         def act(frame: np.ndarray, stamp: float) -> np.ndarray:
@@ -113,7 +113,7 @@ class _Episodes:
 _WORKER: _Episodes | None = None
 
 
-def _start_worker(driver: Driver, condition: TestCondition) -> None:
+def _start_worker(driver: Driver, condition: DriveCondition) -> None:
     global _WORKER
     _WORKER = _Episodes.of(driver, condition)
 
@@ -125,11 +125,11 @@ def _worker_episode(seed: int) -> EpisodeResult:
 def evaluate(
     driver: Driver,
     seeds: Sequence[int],
-    condition: TestCondition | None = None,
+    condition: DriveCondition | None = None,
     workers: int = 1,
 ) -> list[EpisodeResult]:
     """One episode per seed under ``condition``, in seed order."""
-    condition = condition or TestCondition()
+    condition = condition or DriveCondition()
     desc = f"{driver.name} episodes ({condition.name})"
     if workers <= 1 or len(seeds) <= 1:
         return _Episodes.of(driver, condition).drive(seeds, desc)
@@ -146,7 +146,7 @@ def evaluate(
 
 def evaluate_in_process(runner, seeds: Sequence[int]) -> list[EpisodeResult]:
     """One episode per seed with an already built ``PolicyRunner`` (clean condition)."""
-    return _Episodes.with_runner(runner, TestCondition()).drive(seeds, "policy episodes")
+    return _Episodes.with_runner(runner, DriveCondition()).drive(seeds, "policy episodes")
 
 
 def evaluate_expert(seeds: Sequence[int], workers: int = 1) -> list[EpisodeResult]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .conditions import TestCondition
+from .conditions import DriveCondition
 from .sim_labels import render_labels
 
 __all__ = ["CarRacingSim", "StepResult", "FRAME_PERIOD_S", "MAX_EPISODE_STEPS"]
@@ -33,11 +33,11 @@ class CarRacingSim:
     world, alters the frames returned or overrides the steering (``conditions``).
     """
 
-    def __init__(self, condition: TestCondition | None = None) -> None:
+    def __init__(self, condition: DriveCondition | None = None) -> None:
         import gymnasium as gym
 
         self._env = gym.make("CarRacing-v3", max_episode_steps=MAX_EPISODE_STEPS)
-        self.condition = condition or TestCondition()
+        self.condition = condition or DriveCondition()
         self.frame: np.ndarray | None = None
         self.episode_return = 0.0
         self.steps = 0

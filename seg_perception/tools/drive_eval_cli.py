@@ -125,13 +125,13 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..checkpoint import POLICY_CHECKPOINT
-    from ..driving.conditions import TestCondition
+    from ..driving.conditions import DriveCondition
     from ..driving.drive_eval import Driver, evaluate, summarize
     from ..io_utils import write_json
     from .machine import describe_machine
 
     seeds = _seeds(args)
-    conditions = [TestCondition(name) for name in args.condition]
+    conditions = [DriveCondition(name) for name in args.condition]
     checkpoint = None if args.expert else Path(args.checkpoint or POLICY_CHECKPOINT)
     if checkpoint is not None and not checkpoint.is_file():
         raise FileNotFoundError(f"no policy checkpoint {checkpoint}")

@@ -33,16 +33,22 @@ def _frame(text: str) -> str:
 
 
 def read_collapsed(path: str | os.PathLike) -> Stacks:
-    """The stacks and their sample counts in a collapsed-stack file."""
+    """The stacks and their sample counts in a collapsed-stack file. A line that does
+    not parse is skipped (py-spy may write one for a process it sampled while the
+    process exited); a file where no line parses is an error."""
     stacks: Stacks = Counter()
-    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
-        if not line.strip():
-            continue
+    first_bad: tuple[int, str] | None = None
+    lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
+    for number, line in enumerate(lines, 1):
         match = _LINE.match(line)
         if match is None:
-            raise ValueError(f"{path}:{number}: not a collapsed stack line: {line[:80]!r}")
+            first_bad = first_bad or (number, line)
+            continue
         frames = tuple(_frame(f) for f in match["stack"].split(";") if f.strip())
         stacks[frames] += int(match["count"])
+    if lines and not stacks:
+        number, line = first_bad
+        raise ValueError(f"{path}:{number}: not a collapsed stack line: {line[:80]!r}")
     return stacks
 
 
