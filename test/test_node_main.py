@@ -172,14 +172,23 @@ def _run_sigint_during_take(handlers: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.ros
-def test_ctrl_c_during_a_message_take_with_rclpy_handlers_is_the_take_message_crash() -> None:
+def test_ctrl_c_during_a_message_take_with_rclpy_handlers_is_a_crash() -> None:
     """The few-shot node's exit 1 (issue 35), reproduced: with rclpy's handlers chaining
-    to Python's KeyboardInterrupt, Ctrl-C in the middle of a take is a RuntimeError."""
+    to Python's KeyboardInterrupt, Ctrl-C in the middle of a take is an error, not a
+    clean exit. Which error depends on who acts first: Python's handler inside the
+    converter (the take_message RuntimeError), or rclpy's signal thread shutting the
+    context down before the executor builds its next wait set (seen once under a CPU
+    hog)."""
     result = _run_sigint_during_take("rclpy")
     assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
     assert "clean Ctrl-C" not in result.stdout
-    assert "sub.handle.take_message(" in result.stderr, result.stderr
-    assert "Unable to convert call argument '0' to Python object" in result.stderr
+    take_crash = "sub.handle.take_message(" in result.stderr and (
+        "Unable to convert call argument '0' to Python object" in result.stderr
+    )
+    context_gone = "failed to initialize wait set: the given context is not valid" in (
+        result.stderr
+    )
+    assert take_crash or context_gone, result.stderr
 
 
 @pytest.mark.ros
