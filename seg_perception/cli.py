@@ -111,6 +111,10 @@ VERB_GROUPS = {
             "seg_perception.tools.dagger_cli",
             "DAgger rounds: the policy drives, the expert labels, the policy retrains",
         ),
+        "aux-grid": (
+            "seg_perception.tools.aux_grid_cli",
+            "the auxiliary-loss experiment: arms x data sizes x seeds, trained and scored",
+        ),
         "plot-log": ("seg_perception.tools.plot_log_cli", "plot a training log.csv"),
     },
     "bags": {

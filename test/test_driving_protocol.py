@@ -153,6 +153,7 @@ def test_statistics_on_a_hand_example() -> None:
         (["--tracks", "heldout", "--episodes", "3"], "--tracks replaces --episodes"),
         (["--through", "ros", "--condition", "colour"], "--through ros drives a policy under"),
         (["--checkpoint", "missing.pt"], "no policy checkpoint missing.pt"),
+        (["--expert", "--backend", "onnxruntime"], "--backend runs a policy in-process"),
         (["--expert", "--expert-gains", "speed=3"], "--expert-gains: no gain 'speed'"),
         (["--expert", "--expert-gains", "max_gas=lots"], "'max_gas=lots' is not NAME=NUMBER"),
         (["--expert-gains", "max_gas=1"], "--expert-gains needs --expert"),

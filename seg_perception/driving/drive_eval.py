@@ -47,10 +47,11 @@ class EpisodeResult:
 @dataclass(frozen=True)
 class Driver:
     """Who drives: the expert (with ``expert_gains`` changed from the defaults), or the
-    policy in ``checkpoint`` (torch, CPU threads)."""
+    policy in ``checkpoint`` on ``backend`` (torch, onnxruntime or openvino; CPU threads)."""
 
     checkpoint: str | None = None  # None: the scripted expert
     threads: int = 1
+    backend: str = "torch"
     expert_gains: tuple[tuple[str, float], ...] = ()
 
     @property
@@ -79,11 +80,22 @@ class _Episodes:
         if driver.checkpoint is not None:
             import torch
 
-            from .policy_runner import PolicyRunner, load_policy
+            from .policy_runner import PolicyRunner, compile_policy, load_policy
 
             torch.set_num_threads(max(1, driver.threads))
             model, _ = load_policy(Path(driver.checkpoint))
-            return cls.with_runner(PolicyRunner(model, device="cpu"), condition)
+            network = None
+            if driver.backend != "torch":
+                network = compile_policy(
+                    model,
+                    driver.checkpoint,
+                    96,
+                    driver.backend,
+                    False,
+                    torch.device("cpu"),
+                    driver.threads,
+                )
+            return cls.with_runner(PolicyRunner(model, device="cpu", network=network), condition)
         from .expert import ExpertGains, PurePursuitExpert
 
         gains = ExpertGains(**dict(driver.expert_gains))

@@ -55,7 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--figure", help="PNG: camera, truth and the policy's segmentation on the first seed"
     )
     parser.add_argument("--log-dir", default="out/drive_eval", help="node logs (ROS runs)")
-    parser.add_argument("--threads", type=thread_count, default=1, help="torch CPU threads")
+    parser.add_argument("--threads", type=thread_count, default=1, help="CPU threads per episode")
+    parser.add_argument(
+        "--backend",
+        choices=("torch", "onnxruntime", "openvino"),
+        default="torch",
+        help="the policy's inference runtime in-process (the policy node's config uses torch)",
+    )
 
 
 def _line(name: str, summary: dict) -> str:
@@ -139,14 +145,20 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--expert-gains needs --expert")
     if args.through != "process" and (args.expert or args.condition != ["clean"]):
         raise ValueError("--through ros drives a policy under the clean condition only")
+    if args.backend != "torch" and (args.expert or args.through != "process"):
+        raise ValueError("--backend runs a policy in-process: not with --expert or --through ros")
     driver = Driver(
-        None if checkpoint is None else str(checkpoint), args.threads, _gains(args.expert_gains)
+        None if checkpoint is None else str(checkpoint),
+        args.threads,
+        _gains(args.expert_gains),
+        args.backend,
     )
     report: dict = {
         "seeds": seeds,
         "machine": describe_machine("cpu"),
         "driver": driver.name,
         "checkpoint": driver.checkpoint,
+        "backend": driver.backend,
         "conditions": {},
     }
     if args.through in ("process", "both"):

@@ -4,8 +4,10 @@ Writes ``<out_dir>/last.pt`` every epoch (``--resume`` continues from it) and, a
 end, ``final.pt`` (the policy) and, when lambda > 0, ``segmentation.pt`` (its encoder
 and auxiliary head as an ordinary zoo ``lraspp`` checkpoint over ``DRIVING_CLASSES``,
 which the segmentation node and the bag pseudo-labeller load). The demonstrations' frames get
-small brightness/contrast jitter; nothing is flipped (steering is not symmetric
-under the indicator bar).
+small brightness/contrast jitter and, with ``recolour`` > 0, class-wise road and grass
+recolouring (``driving.recolour``); nothing is flipped (steering is not symmetric
+under the indicator bar). ``episodes`` and ``steps_per_epoch`` fix the data and the
+schedule independently (the auxiliary-loss experiment varies the first only).
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from tqdm import tqdm
 
 from ..checkpoint import save_checkpoint
 from ..classes import IGNORE_INDEX
-from ..driving.demos import load_demos
+from ..driving.demos import Demonstrations, load_demos
 from ..driving.policy_model import POLICY_MODEL, DrivingPolicy
 from ..driving.policy_runner import frames_to_batch
+from ..driving.recolour import recolour_road_and_grass
 from ..driving.sim_labels import DRIVING_CLASSES
 from .epoch_loop import EpochRun, run_epochs
+from .losses import class_frequencies, median_frequency_weights
 from .policy_config import PolicyTrainConfig
 from .run_state import start_run
 
@@ -78,10 +82,39 @@ def _jitter(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return batch * contrast + brightness
 
 
+def first_episodes(demos: Demonstrations, count: int) -> Demonstrations:
+    """The frames of the first ``count`` episodes (in recording order); 0 = all."""
+    order = list(dict.fromkeys(demos.episodes.tolist()))
+    if count == 0:
+        return demos
+    if count > len(order):
+        raise ValueError(f"asked for {count} episodes, the demonstrations hold {len(order)}")
+    keep = np.isin(demos.episodes, order[:count])
+    return Demonstrations(
+        demos.frames[keep], demos.actions[keep], demos.labels[keep], demos.episodes[keep]
+    )
+
+
+def seg_class_weights(config: PolicyTrainConfig, labels: torch.Tensor) -> torch.Tensor | None:
+    """Per-class weights of the auxiliary cross entropy, or None (unweighted)."""
+    if config.seg_class_weights == "none":
+        return None
+    pixels, images = class_frequencies(labels.numpy(), DRIVING_CLASSES.num_classes)
+    return torch.from_numpy(median_frequency_weights(pixels, images)).float()
+
+
+def batch_order(
+    frame_count: int, steps: int, batch_size: int, generator: torch.Generator
+) -> torch.Tensor:
+    """Frame indices for ``steps`` batches: shuffled passes, as many as it takes."""
+    passes = -(-steps * batch_size // frame_count)
+    return torch.cat([torch.randperm(frame_count, generator=generator) for _ in range(passes)])
+
+
 def train_policy(config: PolicyTrainConfig, resume: bool = False, device: str = "auto") -> Path:
     """Run (or resume) training; returns ``<out_dir>/final.pt``."""
     dev = start_run(config.seed, config.threads, device)
-    demos = load_demos(config.demos)
+    demos = first_episodes(load_demos(config.demos), config.episodes)
     keep = slice(None, None, config.frame_stride)
     frames = torch.from_numpy(np.ascontiguousarray(demos.frames[keep]))
     actions = torch.from_numpy(demos.actions[keep].astype(np.float32))
@@ -95,7 +128,11 @@ def train_policy(config: PolicyTrainConfig, resume: bool = False, device: str = 
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
-    steps_per_epoch = max(1, len(frames) // config.batch_size)
+    steps_per_epoch = config.steps_per_epoch or max(1, len(frames) // config.batch_size)
+    class_weights = seg_class_weights(config, labels)
+    if class_weights is not None:
+        tqdm.write(f"segmentation class weights {[round(w, 2) for w in class_weights.tolist()]}")
+        class_weights = class_weights.to(dev)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=0.15
     )
@@ -103,19 +140,25 @@ def train_policy(config: PolicyTrainConfig, resume: bool = False, device: str = 
 
     def train_epoch(epoch: int) -> dict[str, float]:
         generator.manual_seed(config.seed * 1000 + epoch)  # same order when resumed
-        order = torch.randperm(len(frames), generator=generator)
+        order = batch_order(len(frames), steps_per_epoch, config.batch_size, generator)
         model.train()
         sums = {"policy": 0.0, "seg": 0.0}
         progress = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}", leave=False)
         for step in progress:
             index = order[step * config.batch_size : (step + 1) * config.batch_size]
-            images = _jitter(frames_to_batch(frames[index]), generator).to(dev)
+            shown = recolour_road_and_grass(
+                frames[index], labels[index], config.recolour, generator
+            )
+            images = _jitter(frames_to_batch(shown), generator).to(dev)
             out = model(images, with_segmentation=config.seg_weight > 0)
             loss_policy = policy_loss(out["action"], actions[index].to(dev), config.steer_weight)
             loss = loss_policy
             if config.seg_weight > 0:
                 loss_seg = F.cross_entropy(
-                    out["seg"], labels[index].to(dev), ignore_index=IGNORE_INDEX
+                    out["seg"],
+                    labels[index].to(dev),
+                    weight=class_weights,
+                    ignore_index=IGNORE_INDEX,
                 )
                 loss = loss + config.seg_weight * loss_seg
                 sums["seg"] += loss_seg.item()
