@@ -165,6 +165,15 @@ def test_drive_eval_bad_options_are_one_line(argv, message, capsys) -> None:
     assert len(err) == 1 and message in err[0], err
 
 
+def test_a_worker_that_cannot_start_ends_the_evaluation_with_its_error() -> None:
+    from seg_perception.checkpoint import POLICY_CHECKPOINT
+    from seg_perception.driving.drive_eval import Driver, evaluate
+
+    driver = Driver(str(POLICY_CHECKPOINT), backend="tensorrt")
+    with pytest.raises(ValueError, match="unknown backend 'tensorrt'"):
+        evaluate(driver, [200, 201], workers=2)  # a pool restarting it forever hangs here
+
+
 @pytest.mark.slow
 def test_drive_eval_on_heldout_tracks_with_two_workers(tmp_path: Path) -> None:
     out = tmp_path / "eval.json"

@@ -122,15 +122,22 @@ class _Episodes:
             self.sim.close()
 
 
-_WORKER: _Episodes | None = None
+_WORKER: _Episodes | Exception | None = None
 
 
 def _start_worker(driver: Driver, condition: DriveCondition) -> None:
+    """A pool initializer that raised would be restarted forever: keep the error and
+    raise it from the first episode instead, which ends the evaluation."""
     global _WORKER
-    _WORKER = _Episodes.of(driver, condition)
+    try:
+        _WORKER = _Episodes.of(driver, condition)
+    except Exception as error:  # re-raised by the first episode
+        _WORKER = error
 
 
 def _worker_episode(seed: int) -> EpisodeResult:
+    if isinstance(_WORKER, Exception):
+        raise _WORKER
     return _WORKER(seed)
 
 

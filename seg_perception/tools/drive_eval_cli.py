@@ -149,9 +149,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--backend runs a policy in-process: not with --expert or --through ros")
     driver = Driver(
         None if checkpoint is None else str(checkpoint),
-        args.threads,
-        _gains(args.expert_gains),
-        args.backend,
+        threads=args.threads,
+        expert_gains=_gains(args.expert_gains),
+        backend=args.backend,
     )
     report: dict = {
         "seeds": seeds,
