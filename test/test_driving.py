@@ -70,6 +70,11 @@ def test_expert_records_a_good_lap():
     assert (demos.episodes == 1).all()
     assert np.abs(demos.actions[:, 0]).max() <= 1 and (demos.actions[:, 1:] >= 0).all()
     assert (demos.labels[:, :84] == ROAD).mean() > 0.2  # the expert stays on the road
+    sim = CarRacingSim()
+    try:  # the zoom-in is recorded too: the policy has to drive through it
+        assert np.array_equal(demos.frames[0], sim.reset(1))
+    finally:
+        sim.close()
 
 
 def test_twist_mapping_round_trip():

@@ -52,8 +52,8 @@ def _record(
     drive: Callable[[CarRacingSim, np.ndarray, np.ndarray], np.ndarray],
     on_reset: Callable[[], None] = lambda: None,
 ) -> tuple[Demonstrations, list[float]]:
-    """One episode per seed: the expert labels every frame after ``skip_frames`` (the
-    camera's zoom-in), ``drive(sim, frame, expert_action)`` picks the executed action."""
+    """One episode per seed: the expert labels every frame from ``skip_frames`` on,
+    ``drive(sim, frame, expert_action)`` picks the executed action."""
     sim, expert = CarRacingSim(), PurePursuitExpert()
     parts, returns = [], []
     try:
@@ -85,7 +85,7 @@ def _record(
 
 
 def record_expert_demos(
-    seeds: Sequence[int], steer_noise: float = 0.25, noise_hold: int = 8, skip_frames: int = 50
+    seeds: Sequence[int], steer_noise: float = 0.1, noise_hold: int = 8, skip_frames: int = 0
 ) -> tuple[Demonstrations, list[float]]:
     """Drive one episode per seed with the (noisy) expert and record it.
 
@@ -93,7 +93,9 @@ def record_expert_demos(
         seeds: track seeds (one episode each).
         steer_noise: std of the steering noise added to the executed action (0 = none).
         noise_hold: steps each noise sample is held (a smooth disturbance).
-        skip_frames: the first frames (the camera's zoom-in) are not recorded.
+        skip_frames: the first frames are not recorded. Keep 0: the policy drives through
+            the camera's zoom-in (about the first 50 frames) too, and a policy never shown
+            it left the road there with the full-throttle expert.
 
     Returns:
         The demonstrations and each episode's return (noisy, so below the expert's).
@@ -114,7 +116,7 @@ def record_expert_demos(
 def record_dagger_demos(
     runner,
     seeds: Sequence[int],
-    skip_frames: int = 50,
+    skip_frames: int = 0,
     beta: float = 0.0,
     steer_noise: float = 0.0,
     noise_hold: int = 8,

@@ -20,8 +20,10 @@ class ExpertGains:
     steer_gain: float = 1.5  # steer per radian of heading error to the target
     max_speed: float = 130.0  # on straights
     lateral_accel: float = 170.0  # bend speed = sqrt(lateral_accel / curvature)
-    braking_accel: float = 40.0  # deceleration the speed plan assumes before bends
-    plan_distance: float = 120.0  # m of track ahead the speed plan looks at
+    braking_accel: float = 120.0  # deceleration the speed plan assumes before bends
+    # m of track ahead the speed plan looks at: about what the camera shows ahead of the
+    # car (37 m), so that a policy imitating the expert can see why it brakes
+    plan_distance: float = 40.0
     brake_margin: float = 4.0  # brake when this much faster than the plan
     max_gas: float = 1.0  # the gas is still cut while steering (below)
     gas_steer_cut: float = 0.9  # gas is scaled by (1 - gas_steer_cut * |steer|)

@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--steer-noise",
         type=finite_float,
         default=None,
-        help="std of the executed steering noise (DART; default 0.25 for the expert, 0 with "
+        help="std of the executed steering noise (DART; default 0.1 for the expert, 0 with "
         "--policy); 0 = clean driving",
     )
     parser.add_argument(
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from .cli_parsing import UserError
 
     if args.steer_noise is None:
-        args.steer_noise = 0.0 if args.policy else 0.25
+        args.steer_noise = 0.0 if args.policy else 0.1
     if args.episodes < 1 or args.steer_noise < 0 or not 0 <= args.beta <= 1:
         raise UserError("--episodes must be >= 1, --steer-noise >= 0 and --beta in [0, 1]")
     seeds = range(args.first_seed, args.first_seed + args.episodes)
