@@ -110,3 +110,14 @@ def test_training_with_every_option_runs_the_given_schedule(tmp_path: Path) -> N
     assert final.is_file() and (final.parent / "segmentation.pt").is_file()
     log = (final.parent / "log.csv").read_text().splitlines()
     assert len(log) == 2 and float(log[1].split(",")[2]) > 0  # seg loss trained
+
+
+def test_the_bundled_recipes_configs_load() -> None:
+    from seg_perception.training.policy_config import load_policy_config
+
+    configs = Path(__file__).resolve().parents[1] / "config" / "driving"
+    bc = load_policy_config(configs / "policy_bc.yaml")
+    bundled = load_policy_config(configs / "policy.yaml")  # policy_bc.yaml as its base
+    assert (bc.epochs, len(bc.demos), bc.recolour) == (4, 2, 0.25)
+    assert (bundled.epochs, len(bundled.demos)) == (6, 4)
+    assert bundled.demos[:2] == bc.demos and bundled.model_kwargs == bc.model_kwargs
