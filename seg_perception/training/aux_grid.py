@@ -12,7 +12,6 @@ resumes where the last one stopped.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -22,10 +21,13 @@ from typing import Any
 import yaml
 from tqdm import tqdm
 
-from ..io_utils import atomic_write
+from ..inference.backends import BACKENDS
+from ..io_utils import write_json
 from .policy_config import PolicyTrainConfig, load_policy_config
 
 __all__ = ["GridPlan", "GridJob", "load_grid_plan", "grid_jobs", "run_grid"]
+
+RUNTIMES = tuple(b for b in BACKENDS if b != "auto")  # a Driver needs a resolved one
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,8 @@ class GridPlan:
         for name in self.conditions:
             DriveCondition(name)
         parse_tracks(self.tracks)
-        if self.backend not in ("torch", "onnxruntime", "openvino"):
-            raise ValueError(
-                f"backend must be torch, onnxruntime or openvino, got {self.backend!r}"
-            )
+        if self.backend not in RUNTIMES:
+            raise ValueError(f"backend must be one of {', '.join(RUNTIMES)}, got {self.backend!r}")
 
 
 def load_grid_plan(path: str | os.PathLike) -> GridPlan:
@@ -132,8 +132,11 @@ def _score(plan: GridPlan, checkpoint: Path, folder: Path, workers: int) -> None
         results = evaluate(
             Driver(str(checkpoint), backend=plan.backend), seeds, DriveCondition(name), workers
         )
-        with atomic_write(scores, suffix=".json") as tmp:
-            Path(tmp).write_text(json.dumps({"condition": name, **summarize(results)}, indent=1))
+        write_json(scores, {"condition": name, **summarize(results)})
+
+
+def _scored(plan: GridPlan, folder: Path) -> bool:
+    return all((folder / f"scores_{c}.json").is_file() for c in plan.conditions)
 
 
 def run_grid(plan: GridPlan, out_dir: str | os.PathLike, workers: int, max_jobs: int = 0) -> int:
@@ -144,15 +147,12 @@ def run_grid(plan: GridPlan, out_dir: str | os.PathLike, workers: int, max_jobs:
     done = 0
     for job in tqdm(jobs, desc="grid policies", dynamic_ncols=True):
         folder = job.folder(out_dir)
-        if all((folder / f"scores_{c}.json").is_file() for c in plan.conditions):
+        if _scored(plan, folder):
             continue
         if max_jobs and done >= max_jobs:
             break
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "job.json").write_text(json.dumps(asdict(job), indent=1))
+        write_json(folder / "job.json", asdict(job))
         _score(plan, _train(plan, job, folder), folder, workers)
         done += 1
-    return sum(
-        not all((j.folder(out_dir) / f"scores_{c}.json").is_file() for c in plan.conditions)
-        for j in jobs
-    )
+    return sum(not _scored(plan, j.folder(out_dir)) for j in jobs)
