@@ -4,6 +4,7 @@ score files, and one small grid trained and scored end to end (resumable)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,25 @@ def test_the_committed_plan_meets_the_issues_seed_minimums() -> None:
         for size in plan.sizes:
             seeds = sum(j.arm == arm and j.size == size for j in jobs)
             assert seeds >= (10 if size == "small" else 5)
+
+
+def test_the_pretrained_plan_changes_only_the_encoder() -> None:
+    main = load_grid_plan(REPO / "config" / "driving" / "aux_grid.yaml")
+    plan = load_grid_plan(REPO / "config" / "driving" / "aux_grid_pretrained.yaml")
+    assert plan.training.model_kwargs == {
+        **main.training.model_kwargs,
+        "encoder": "efficientnet_lite0",
+        "pretrained": True,
+    }
+    assert replace(plan.training, model_kwargs={}) == replace(main.training, model_kwargs={})
+    assert plan.sizes == {"small": main.sizes["small"]}
+    assert (plan.tracks, plan.conditions, plan.backend) == (
+        main.tracks,
+        main.conditions,
+        main.backend,
+    )
+    jobs = list(grid_jobs(plan))
+    assert {arm: sum(j.arm == arm for j in jobs) for arm in plan.arms} == {"off": 5, "on": 5}
 
 
 @pytest.mark.parametrize(

@@ -119,5 +119,5 @@ def test_the_bundled_recipes_configs_load() -> None:
     bc = load_policy_config(configs / "policy_bc.yaml")
     bundled = load_policy_config(configs / "policy.yaml")  # policy_bc.yaml as its base
     assert (bc.epochs, len(bc.demos), bc.recolour) == (4, 2, 0.25)
-    assert (bundled.epochs, len(bundled.demos)) == (6, 4)
+    assert (bundled.epochs, len(bundled.demos)) == (6, 5)
     assert bundled.demos[:2] == bc.demos and bundled.model_kwargs == bc.model_kwargs
