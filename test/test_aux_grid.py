@@ -148,10 +148,14 @@ def test_report_tabulates_effects_from_score_files(tmp_path: Path) -> None:
             folder.mkdir(parents=True)
             score = {"condition": "clean", "mean_return": means[job.arm][job.seed]}
             (folder / "scores_clean.json").write_text(json.dumps(score))
-    table = write_grid_report(plan, tmp_path / "out", tmp_path / "effects.png")
-    rows = table.strip().splitlines()
+    printed = write_grid_report(plan, tmp_path / "out", tmp_path / "effects.png")
+    rows = (tmp_path / "out" / "effects.md").read_text().strip().splitlines()
     assert len(rows) == 3  # header, rule, on-small; heavy has one policy, full none
     assert "| on | small (1) | clean | 810.0 (3) | 840.0 (3) | **+30.0** |" in rows[2]
+    arms = (tmp_path / "out" / "arms.md").read_text().strip().splitlines()
+    assert arms[2] == "| small (1) | off | 3 | 810.0 +- 10.0 (800.0 to 820.0) |"
+    assert arms[4] == "| small (1) | heavy | 1 | 700.0 +- 0.0 (700.0 to 700.0) |"
+    assert len(arms) == 5 and printed.count("\n|") == 3 + 5 - 1
     assert (tmp_path / "out" / "effects.csv").read_text().count("\n") == 2
     assert (tmp_path / "effects.png").stat().st_size > 1000
 

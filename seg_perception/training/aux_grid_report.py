@@ -15,7 +15,13 @@ from ..driving.episode_stats import difference_of_means
 from ..io_utils import atomic_write
 from .aux_grid import GridPlan, grid_jobs
 
-__all__ = ["collect_scores", "grid_effects", "effects_markdown", "write_grid_report"]
+__all__ = [
+    "collect_scores",
+    "grid_effects",
+    "effects_markdown",
+    "arm_summary_markdown",
+    "write_grid_report",
+]
 
 
 def collect_scores(plan: GridPlan, out_dir: Path) -> dict[tuple[str, str, str], list[float]]:
@@ -65,6 +71,38 @@ def effects_markdown(rows: list[dict], plan: GridPlan, baseline: str = "off") ->
     return "\n".join(lines) + "\n"
 
 
+def arm_summary_markdown(plan: GridPlan, out_dir: Path) -> str:
+    """Per size and arm: the finished policies and, per condition, the mean, standard
+    deviation and range of their mean returns."""
+    import numpy as np
+
+    scores = collect_scores(plan, out_dir)
+    lines = [
+        "| data (episodes) | arm | policies | "
+        + " | ".join(f"{c}: mean +- sd (min to max)" for c in plan.conditions)
+        + " |",
+        "|---|---|---|" + "---|" * len(plan.conditions),
+    ]
+    for size in plan.sizes:
+        for arm in plan.arms:
+            cells = [np.asarray(scores.get((arm, size, c), [])) for c in plan.conditions]
+            if not any(len(v) for v in cells):
+                continue
+            shown = [
+                f"{v.mean():.1f} +- {v.std(ddof=1) if len(v) > 1 else 0.0:.1f} "
+                f"({v.min():.1f} to {v.max():.1f})"
+                if len(v)
+                else "-"
+                for v in cells
+            ]
+            lines.append(
+                f"| {size} ({plan.sizes[size]}) | {arm} | {max(len(v) for v in cells)} | "
+                + " | ".join(shown)
+                + " |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def _plot(rows: list[dict], plan: GridPlan, path: Path) -> None:
     import matplotlib
 
@@ -98,13 +136,16 @@ def _plot(rows: list[dict], plan: GridPlan, path: Path) -> None:
 def write_grid_report(
     plan: GridPlan, out_dir: str | os.PathLike, figure: str | os.PathLike | None = None
 ) -> str:
-    """Write ``effects.csv`` and ``effects.md`` under ``out_dir`` (and the plot to
-    ``figure``); returns the markdown table."""
+    """Write ``effects.csv``, ``effects.md`` and ``arms.md`` (each arm's policies)
+    under ``out_dir`` (and the plot to ``figure``); returns the two markdown tables."""
     out_dir = Path(out_dir)
     rows = grid_effects(plan, out_dir)
     table = effects_markdown(rows, plan)
+    arms = arm_summary_markdown(plan, out_dir)
     with atomic_write(out_dir / "effects.md", suffix=".md") as tmp:
         Path(tmp).write_text(table)
+    with atomic_write(out_dir / "arms.md", suffix=".md") as tmp:
+        Path(tmp).write_text(arms)
     with (
         atomic_write(out_dir / "effects.csv", suffix=".csv") as tmp,
         open(tmp, "w", newline="") as handle,
@@ -141,4 +182,4 @@ def write_grid_report(
             )
     if figure is not None and rows:
         _plot(rows, plan, Path(figure))
-    return table
+    return table + "\n" + arms
