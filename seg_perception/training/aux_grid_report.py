@@ -110,7 +110,9 @@ def _plot(rows: list[dict], plan: GridPlan, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     arms = list(dict.fromkeys(r["arm"] for r in rows))
-    fig, axes = plt.subplots(1, len(arms), figsize=(5 * len(arms), 3.6), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(arms), figsize=(5 * len(arms), 3.6), squeeze=False, sharey=True
+    )
     sizes = list(plan.sizes)
     for ax, arm in zip(axes[0], arms, strict=True):
         for offset, condition in enumerate(plan.conditions):
@@ -124,6 +126,7 @@ def _plot(rows: list[dict], plan: GridPlan, path: Path) -> None:
             ax.errorbar(xs, ys, yerr=errors, fmt="o", capsize=3, label=condition)
         ax.axhline(0.0, color="grey", lw=0.8)
         ax.set_xticks(range(len(sizes)), [f"{s}\n({plan.sizes[s]} ep.)" for s in sizes])
+        ax.set_xlim(-0.5, len(sizes) - 0.5)
         ax.set_title(f"{arm} minus off")
         ax.set_ylabel("return difference (95 % CI)")
         ax.legend(fontsize=8)
